@@ -1,0 +1,113 @@
+"""Sources: fsspec URLs listed into a manifest of audio files, nothing read yet.
+
+A source is any fsspec URL — ``/abs/folder``, ``./folder``, ``file:///folder``,
+``s3://bucket/prefix``, ``memory://x`` — plus ``storage_options`` handed to
+fsspec unchanged. Listing is one ``find(detail=True)`` pass per source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from dataclasses import dataclass
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".mp3"})
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One listed file: its identity as the source reports it.
+
+    ``path`` is the URL stored in the catalog (a plain absolute path for local
+    files, ``protocol://…`` otherwise); ``fs_path`` is what the filesystem
+    object opens; ``mtime`` is UTC.
+    """
+
+    path: str
+    fs_path: str
+    source: str
+    size: int
+    mtime: dt.datetime | None
+    etag: str | None
+
+
+class SourceError(ValueError):
+    """A source that cannot be listed (missing, not a folder or file, bad URL)."""
+
+
+def open_source(url: str, storage_options: dict | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and root path of a source URL."""
+    fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    return fs, root
+
+
+def catalog_path(fs: fsspec.AbstractFileSystem, fs_path: str) -> str:
+    """The catalog's spelling of a file: plain path for local files, URL otherwise."""
+    if isinstance(fs, LocalFileSystem):
+        return fs_path
+    return fs.unstrip_protocol(fs_path)
+
+
+def is_audio_name(name: str) -> bool:
+    return posixpath.splitext(name)[1].lower() in AUDIO_EXTENSIONS
+
+
+def _mtime(info: dict) -> dt.datetime | None:
+    value = info.get("mtime", info.get("LastModified", info.get("last_modified", info.get("created"))))
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _etag(info: dict) -> str | None:
+    value = info.get("ETag", info.get("etag"))
+    return value.strip('"') if isinstance(value, str) else None
+
+
+def list_source(url: str, storage_options: dict | None = None) -> list[FileEntry]:
+    """Every audio file under a source (or the source itself if it is a file), sorted by path.
+
+    Raises
+    ------
+    SourceError
+        if nothing exists at ``url``.
+    """
+    fs, root = open_source(url, storage_options)
+    if not fs.exists(root):
+        raise SourceError(f"source {url!r} does not exist")
+    source = catalog_path(fs, root)
+    if fs.isfile(root):
+        listing = {root: fs.info(root)}
+    else:
+        listing = fs.find(root, detail=True, withdirs=False)
+    entries = []
+    for fs_path, info in listing.items():
+        if info.get("type", "file") != "file" or not is_audio_name(fs_path):
+            continue
+        entries.append(FileEntry(
+            path=catalog_path(fs, fs_path),
+            fs_path=fs_path,
+            source=source,
+            size=int(info.get("size") or 0),
+            mtime=_mtime(info),
+            etag=_etag(info),
+        ))
+    return sorted(entries, key=lambda e: e.path)
+
+
+def list_sources(urls: list[str], storage_options: dict | None = None) -> list[FileEntry]:
+    """The manifest of several sources; a file reachable from two sources is listed once."""
+    seen: dict[str, FileEntry] = {}
+    for url in urls:
+        for entry in list_source(url, storage_options):
+            seen.setdefault(entry.path, entry)
+    return sorted(seen.values(), key=lambda e: e.path)
