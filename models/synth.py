@@ -140,10 +140,14 @@ def chord_notes(key_index: int, degree: int, quality: str, *, octave: int = 4) -
 
 
 def progression_notes(key_index: int, *, bpm: float, bars: int, rng: np.random.Generator,
-                      octave: int = 4) -> list[Note]:
-    """A typical chord progression of the key, one chord per bar (4/4), looping."""
+                      octave: int = 4, progression: int | None = None) -> list[Note]:
+    """A typical chord progression of the key, one chord per bar (4/4), looping.
+
+    ``progression`` picks one of :data:`MAJOR_PROGRESSIONS` / :data:`MINOR_PROGRESSIONS`
+    (0 is the cadence I–IV–V–I, i–iv–V–i); by default it is drawn.
+    """
     options = MINOR_PROGRESSIONS if keys.is_minor(key_index) else MAJOR_PROGRESSIONS
-    progression = options[rng.integers(len(options))]
+    progression = options[rng.integers(len(options)) if progression is None else progression]
     bar = 240.0 / bpm
     notes = []
     for b in range(bars):
@@ -173,11 +177,13 @@ def melody_notes(key_index: int, *, bpm: float, bars: int, rng: np.random.Genera
 
 
 def tonal_loop(key_index: int, *, bpm: float, bars: int, sr: int, rng: np.random.Generator,
-               wave: str | None = None, with_melody: bool = True) -> np.ndarray:
+               wave: str | None = None, with_melody: bool = True,
+               progression: int | None = None) -> np.ndarray:
     """A bar-exact loop: chords in the key, optionally with a melody on top."""
     wave = wave or str(rng.choice(WAVES))
     duration = bars * 240.0 / bpm
-    y = render(progression_notes(key_index, bpm=bpm, bars=bars, rng=rng), duration, sr, wave=wave)
+    y = render(progression_notes(key_index, bpm=bpm, bars=bars, rng=rng, progression=progression),
+               duration, sr, wave=wave)
     if with_melody:
         y = y + 0.6 * render(melody_notes(key_index, bpm=bpm, bars=bars, rng=rng), duration, sr,
                              wave="triangle")

@@ -38,6 +38,11 @@ def key_estimator(method: str = DEFAULT_KEY_METHOD) -> KeyEstimator:
     raise ValueError(f"key method {method!r} is not one of {KEY_METHODS}")
 
 
+def warm_up(method: str = DEFAULT_KEY_METHOD) -> None:
+    """Load the estimator in this process now, so the first partition does not pay for it."""
+    key_estimator(method)
+
+
 def analysis_version(method: str = DEFAULT_KEY_METHOD) -> str:
     """What wrote a row: the descriptor version plus the key model's version."""
     return f"{FEATURES_VERSION}+{key_estimator(method).version}"
