@@ -20,6 +20,11 @@ import duckdb
 from . import analyze, catalog as catalog_mod, graph, sources
 
 EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
+
+
+class UsageError(ValueError):
+    """A command line that asks for something impossible (bad key, bad range)."""
+
 SEARCH_COLUMNS = ("path", "kind", "key", "camelot", "key_confidence", "bpm", "root_note",
                   "duration_s", "loudness_lufs")
 ANALYZE_COLUMNS = ("path", "format", "sample_rate", "channels", "duration_s", "key", "key_confidence",
@@ -32,7 +37,7 @@ def _storage_options(pairs: list[str]) -> dict:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--storage-option {pair!r} is not KEY=VALUE")
+            raise UsageError(f"--storage-option {pair!r} is not KEY=VALUE")
         try:
             options[key] = json.loads(value)
         except ValueError:
@@ -95,9 +100,9 @@ def parse_bpm_range(text: str) -> tuple[float, float]:
     try:
         lo_f, hi_f = float(lo), float(hi or lo)
     except ValueError:
-        raise SystemExit(f"--bpm {text!r} is not LO:HI (e.g. 120:128)") from None
+        raise UsageError(f"--bpm {text!r} is not LO:HI (e.g. 120:128)") from None
     if lo_f > hi_f or lo_f <= 0:
-        raise SystemExit(f"--bpm {text!r}: need 0 < LO <= HI")
+        raise UsageError(f"--bpm {text!r}: need 0 < LO <= HI")
     return lo_f, hi_f
 
 
@@ -110,7 +115,7 @@ def search_sql(args) -> tuple[str, list]:
         try:
             key = keys.canonical(args.key)
         except keys.KeySpellingError as exc:
-            raise SystemExit(f"--key: {exc}") from None
+            raise UsageError(f"--key: {exc}") from None
         if args.compatible:
             where.append("list_contains(compatible_keys(?, rule := ?), key)")
             params += [key, args.compatible]
@@ -216,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
+    except UsageError as exc:
+        print(f"sampledex: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except catalog_mod.CatalogLocked as exc:
         print(f"sampledex: {exc}", file=sys.stderr)
         return EXIT_LOCKED
