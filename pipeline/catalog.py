@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import socket
 import time
 import uuid
@@ -126,6 +127,8 @@ class Catalog:
         kind = statements[0].type.name
         if kind not in READ_ONLY_STATEMENTS:
             raise CatalogError(f"read-only catalog: {kind} statements are refused (only SELECT and EXPLAIN)")
+        if kind == "EXPLAIN" and re.search(r"\bANALY[SZ]E\b", sql, re.IGNORECASE):
+            raise CatalogError("read-only catalog: EXPLAIN ANALYZE runs its statement and is refused")
         return con.sql(sql)
 
     def identities(self) -> dict[str, tuple]:

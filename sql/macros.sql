@@ -1,14 +1,45 @@
--- Macros for key and tempo search. Keys are read in the canonical spelling
--- ('A minor', 'F# major') or as a Camelot code ('8A'); they return canonical keys.
+-- Macros for key and tempo search. Keys are read in any accepted spelling
+-- ('A minor', 'Am', 'c# min', '8A'); they return canonical keys.
 
--- Canonical key of a canonical name or a Camelot code; NULL for anything else.
-CREATE OR REPLACE MACRO key_name(k) AS (
-    SELECT any_value(w.key) FROM key_wheel w WHERE w.key = k OR w.camelot = upper(trim(k))
+-- Key index 0..23 (0-11 major by tonic pitch class, 12-23 minor) of any accepted
+-- spelling: 'A minor', 'Am', 'a min', 'C#m', 'Dbmin', 'c# minor', 'F sharp major',
+-- 'Bb', 'CM' (major) vs 'Cm' (minor), Camelot '8A', Open Key '1m'. NULL otherwise.
+-- The same rules as sampledex.models.keys.parse_key (a test holds them together).
+CREATE OR REPLACE MACRO key_index(k) AS (
+    WITH p AS (
+        SELECT trim(k) AS t,
+               regexp_extract(trim(k), '^([A-Ga-g])\s*(#|♯|b|♭|[Ss][Hh][Aa][Rr][Pp]|[Ff][Ll][Aa][Tt])?\s*([A-Za-z-]*)$',
+                              ['letter', 'acc', 'mode']) AS m,
+               regexp_extract(trim(k), '^(1[0-2]|0?[1-9])\s*([ABab])$', ['num', 'letter']) AS cam,
+               regexp_extract(trim(k), '^(1[0-2]|0?[1-9])\s*([dm])$', ['num', 'letter']) AS ok
+    )
+    SELECT CASE
+        WHEN cam.num <> '' THEN (SELECT any_value(w.tonic_pc + 12 * (w.mode = 'minor')::INT) FROM key_wheel w
+                                 WHERE w.camelot_number = TRY_CAST(cam.num AS INT) AND w.camelot_letter = upper(cam.letter))
+        WHEN ok.num <> '' THEN (SELECT any_value(w.tonic_pc + 12 * (w.mode = 'minor')::INT) FROM key_wheel w
+                                WHERE w.camelot_number = (TRY_CAST(ok.num AS INT) + 6) % 12 + 1
+                                  AND w.camelot_letter = CASE ok.letter WHEN 'm' THEN 'A' ELSE 'B' END)
+        WHEN m.letter <> '' AND (m.mode = 'M' OR lower(m.mode) IN ('', 'maj', 'major', 'dur', 'ionian')) THEN
+            ((list_position(['c', 'd', 'e', 'f', 'g', 'a', 'b'], lower(m.letter)) - 1)
+             * 2 - (list_position(['c', 'd', 'e', 'f', 'g', 'a', 'b'], lower(m.letter)) > 3)::INT
+             + CASE WHEN lower(m.acc) IN ('#', '♯', 'sharp') THEN 1
+                    WHEN lower(m.acc) IN ('b', '♭', 'flat') THEN -1 ELSE 0 END + 12) % 12
+        WHEN m.letter <> '' AND lower(m.mode) IN ('m', 'min', 'minor', 'moll', 'aeolian', '-') THEN
+            ((list_position(['c', 'd', 'e', 'f', 'g', 'a', 'b'], lower(m.letter)) - 1)
+             * 2 - (list_position(['c', 'd', 'e', 'f', 'g', 'a', 'b'], lower(m.letter)) > 3)::INT
+             + CASE WHEN lower(m.acc) IN ('#', '♯', 'sharp') THEN 1
+                    WHEN lower(m.acc) IN ('b', '♭', 'flat') THEN -1 ELSE 0 END + 12) % 12 + 12
+    END FROM p
 );
 
--- Camelot code of a key: camelot('A minor') = '8A', camelot('C major') = '8B'.
+-- Canonical key of any accepted spelling: key_name('c#m') = 'Db minor'.
+CREATE OR REPLACE MACRO key_name(k) AS (
+    SELECT any_value(w.key) FROM key_wheel w WHERE w.tonic_pc + 12 * (w.mode = 'minor')::INT = key_index(k)
+);
+
+-- Camelot code of a key in any spelling: camelot('A minor') = '8A', camelot('C') = '8B'.
 CREATE OR REPLACE MACRO camelot(k) AS (
-    SELECT any_value(w.camelot) FROM key_wheel w WHERE w.key = k OR w.camelot = upper(trim(k))
+    SELECT any_value(w.camelot) FROM key_wheel w WHERE w.key = key_name(k)
 );
 
 -- Keys that mix harmonically with k, under a rule (DJs disagree on which):
@@ -20,7 +51,7 @@ CREATE OR REPLACE MACRO camelot(k) AS (
 CREATE OR REPLACE MACRO compatible_keys(k, rule := 'camelot') AS (
     SELECT list(w.key ORDER BY w.camelot_letter, w.camelot_number)
     FROM key_wheel s, key_wheel w
-    WHERE (s.key = k OR s.camelot = upper(trim(k)))
+    WHERE s.key = key_name(k)
       AND CASE
             WHEN rule NOT IN ('exact', 'adjacent', 'relative', 'camelot', 'extended')
               THEN error('compatible_keys: unknown rule ''' || rule
