@@ -4,15 +4,27 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 N      ?= 500
+# Debian packages: FluidSynth and General MIDI soundfonts, for rendering training and test material
+DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup system-deps demo test test-fast bench bench-cnn train evaluate clean
+
+system-deps:
+	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: the CPU build (an unpinned torch pulls a multi-GB CUDA build)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: system-deps $(STAMP)
 
 demo: setup
 	$(BIN)/python -m sampledex.pipeline.demo demo-library
@@ -26,7 +38,15 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
-	$(BIN)/python -m sampledex.pipeline.bench --files $(N)
+	$(BIN)/python -m sampledex.pipeline.bench --files $(N) --key-method classic
+	$(BIN)/python -m sampledex.pipeline.bench --files $(N) --key-method cnn
+
+# Render the synthetic set, train (resumes where a stopped run left off), ship the weights.
+train: setup
+	$(BIN)/sampledex train --out runs/keycnn --export models/keycnn.pt
+
+evaluate: setup
+	$(BIN)/python -m sampledex.pipeline.keyreport
 
 clean:
 	rm -rf catalog demo-library bench-library

@@ -26,6 +26,8 @@ FMIN = 65.40639132514966  # C2 in Hz (A4 = 440 Hz)
 BINS_PER_OCTAVE = 24
 NUM_OCTAVES = 6
 NUM_BINS = BINS_PER_OCTAVE * NUM_OCTAVES
+#: extra bins (6 semitones) below and above, so training can transpose by cropping
+MARGIN_BINS = 12
 
 
 def bin_frequencies(*, fmin: float = FMIN, num_bins: int = NUM_BINS,
@@ -102,21 +104,57 @@ def stft_magnitude(y: np.ndarray, *, n_fft: int = N_FFT, hop_length: int = HOP_L
     return np.abs(spectrum).astype(np.float32).T
 
 
-def logfreq_spectrogram(y: np.ndarray, *, sr: int = SAMPLE_RATE) -> np.ndarray:
+def logfreq_spectrogram(y: np.ndarray, *, sr: int = SAMPLE_RATE, margin: int = 0) -> np.ndarray:
     """Log-frequency magnitude spectrogram: the image the key models look at.
 
     Parameters
     ----------
     y : np.ndarray [shape=(n,), dtype=float32]
         mono signal at ``sr`` Hz (the pipeline's analysis rate).
+    margin : int
+        extra bins below ``FMIN`` and above the top bin (training uses
+        :data:`MARGIN_BINS` to transpose by cropping, see :func:`transpose`).
 
     Returns
     -------
-    np.ndarray [shape=(NUM_BINS, num_frames), dtype=float32]
+    np.ndarray [shape=(NUM_BINS + 2 * margin, num_frames), dtype=float32]
         linear magnitude, frequency on axis 0 (``FMIN`` upwards, 24 bins per
         octave), time on axis 1 at ``FPS`` frames per second.
     """
-    return logfreq_filterbank(sr=sr) @ stft_magnitude(y, hop_length=sr // FPS)
+    fb = logfreq_filterbank(sr=sr, fmin=FMIN * 2.0 ** (-margin / BINS_PER_OCTAVE),
+                            num_bins=NUM_BINS + 2 * margin)
+    return fb @ stft_magnitude(y, hop_length=sr // FPS)
+
+
+def transpose(S_margin: np.ndarray, semitones: int, *, margin: int = MARGIN_BINS) -> np.ndarray:
+    """The ``NUM_BINS`` window of a margin spectrogram that sounds ``semitones`` higher.
+
+    Shifting up by ``s`` semitones moves every partial up ``2 s`` bins, so the
+    window starts ``2 s`` bins lower. ``|2 s| <= margin``.
+
+    Returns
+    -------
+    np.ndarray [shape=(NUM_BINS, frames)]
+    """
+    start = margin - 2 * semitones
+    if not 0 <= start <= 2 * margin:
+        raise ValueError(f"semitones={semitones} needs more than margin={margin} bins")
+    return S_margin[start:start + S_margin.shape[0] - 2 * margin]
+
+
+def mono_at(samples: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Average the channels of [shape=(frames, channels)] and resample to ``target_sr`` Hz (soxr, HQ).
+
+    Returns
+    -------
+    np.ndarray [shape=(round(frames * target_sr / sr),), dtype=float32]
+    """
+    import soxr
+
+    mono = samples.mean(axis=1, dtype=np.float32) if samples.ndim == 2 else samples.astype(np.float32)
+    if sr == target_sr:
+        return mono
+    return soxr.resample(mono, sr, target_sr, quality="HQ").astype(np.float32, copy=False)
 
 
 def log_compress(S: np.ndarray, *, gain: float = 1000.0) -> np.ndarray:

@@ -24,8 +24,8 @@ from .sources import FileEntry
 
 #: bump when a descriptor's definition changes: every row is then re-analysed
 FEATURES_VERSION = "f1"
-KEY_METHODS = ("classic",)
-DEFAULT_KEY_METHOD = "classic"
+KEY_METHODS = ("cnn", "classic")
+DEFAULT_KEY_METHOD = "cnn"
 
 KeyEstimator = Callable[[np.ndarray], KeyEstimate]
 
@@ -35,6 +35,10 @@ def key_estimator(method: str = DEFAULT_KEY_METHOD) -> KeyEstimator:
     """The key estimator for ``method``, built once per worker process."""
     if method == "classic":
         return ClassicKeyEstimator()
+    if method == "cnn":
+        from sampledex.models.cnn import CNNKeyEstimator  # torch loads only where the CNN runs
+
+        return CNNKeyEstimator(threads=1)
     raise ValueError(f"key method {method!r} is not one of {KEY_METHODS}")
 
 

@@ -157,6 +157,38 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from sampledex.models import datasets, train
+
+    parts = []
+    if args.synthetic or not args.datasets:
+        parts.append(train.build_synthetic(args.features, seed=args.seed, processes=args.processes))
+    for spec in args.datasets:
+        parts.append(train.features_from_files(datasets.load(spec)))
+    features = parts[0] if len(parts) == 1 else train.FeatureSet.pack(
+        [(p.example(i), int(p.labels[i]), str(p.kinds[i])) for p in parts for i in range(len(p))])
+    weights = train.train(features, args.out, epochs=args.epochs, seed=args.seed, max_steps=args.max_steps,
+                          log=lambda line: print(line, flush=True))
+    if args.export:
+        import shutil
+
+        shutil.copyfile(weights, args.export)
+        print(f"weights -> {args.export}")
+    print(f"learning curve: {args.out}/learning_curve.png, confusion: {args.out}/confusion.png")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from . import evaluate
+
+    result = evaluate.evaluate(args.dataset, args.method)
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=1))
+    else:
+        print(result.text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sampledex", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -211,6 +243,26 @@ def build_parser() -> argparse.ArgumentParser:
     key_method_arg(p)
     storage_arg(p)
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("train", help="train the key CNN (synthetic material and/or labelled datasets)")
+    p.add_argument("datasets", nargs="*", metavar="DATASET",
+                   help="labelled audio: a path,key CSV, a GiantSteps Key or GiantSteps-MTG folder")
+    p.add_argument("--synthetic", action="store_true",
+                   help="also train on the rendered synthetic set (the default when no DATASET is given)")
+    p.add_argument("--features", default="data/train-synth.npz", help="cache of the synthetic set's features")
+    p.add_argument("--out", default="runs/keycnn", help="log, plots and checkpoints; rerun to resume")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--processes", type=int, default=2, help="rendering processes")
+    p.add_argument("--max-steps", type=int, default=None, help="cap the steps per epoch (smoke tests)")
+    p.add_argument("--export", metavar="PATH", help="copy the best weights here (models/keycnn.pt ships)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a key method on a labelled dataset")
+    p.add_argument("dataset", help="a path,key CSV, a GiantSteps Key or GiantSteps-MTG folder")
+    p.add_argument("--method", choices=analyze.KEY_METHODS, default=analyze.DEFAULT_KEY_METHOD)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
-import soxr
-
+from sampledex.models import frontend
 from sampledex.models.frontend import SAMPLE_RATE as ANALYSIS_RATE
 
 
@@ -84,7 +83,4 @@ def to_analysis_mono(audio: Audio, *, sr: int = ANALYSIS_RATE) -> np.ndarray:
     -------
     np.ndarray [shape=(round(frames * sr / audio.sample_rate),), dtype=float32]
     """
-    mono = audio.samples.mean(axis=1, dtype=np.float32)
-    if audio.sample_rate == sr:
-        return mono
-    return soxr.resample(mono, audio.sample_rate, sr, quality="HQ").astype(np.float32, copy=False)
+    return frontend.mono_at(audio.samples, audio.sample_rate, sr)

@@ -1,0 +1,338 @@
+"""Labelled audio this machine can make: sample-pack loops, one-shots, melodies, corpus pieces, keyless material.
+
+Every example is ``(audio, label, kind)`` with ``label`` a key index 0..23 or
+:data:`NO_KEY`. Material comes from two sources of sound — FluidSynth with
+General MIDI soundfonts and numpy synthesis — and from two sources of music:
+generated (progressions typical of major and of minor keys, basslines,
+arpeggios, melodies, drums) and real (the music21 corpus, :mod:`corpus`).
+
+Training and evaluation are kept apart on purpose: training renders with
+:data:`render.TRAIN_SOUNDFONTS`, :data:`TRAIN_PROGRESSIONS` and the corpus
+pieces that are not held out; the evaluation sets render with
+:data:`render.EVAL_SOUNDFONT`, :data:`EVAL_PROGRESSIONS` and the held-out
+pieces.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import augment, keys, synth
+from .synth import Note
+
+NO_KEY = 24
+SR = 22050
+
+#: (scale degree 0..6, chord quality) per bar. Minor keys use the harmonic-minor
+#: dominant where real music does.
+TRAIN_PROGRESSIONS = {
+    "major": [
+        [(0, "maj"), (3, "maj"), (4, "maj"), (0, "maj")],
+        [(0, "maj"), (5, "min"), (3, "maj"), (4, "maj")],
+        [(0, "maj"), (4, "maj"), (5, "min"), (3, "maj")],
+        [(0, "maj"), (1, "min7"), (4, "dom7"), (0, "maj7")],
+        [(0, "maj"), (3, "maj"), (0, "maj"), (4, "maj")],
+        [(0, "maj7"), (3, "maj7"), (1, "min7"), (4, "dom7")],
+        [(0, "maj"), (2, "min"), (3, "maj"), (4, "maj")],
+        [(0, "maj"), (4, "maj"), (3, "maj"), (4, "maj")],
+        [(5, "min"), (3, "maj"), (0, "maj"), (4, "maj")],
+        [(0, "maj"), (0, "maj"), (3, "maj"), (4, "dom7")],
+    ],
+    "minor": [
+        [(0, "min"), (3, "min"), (4, "maj"), (0, "min")],
+        [(0, "min"), (5, "maj"), (2, "maj"), (6, "maj")],
+        [(0, "min"), (6, "maj"), (5, "maj"), (4, "maj")],
+        [(0, "min"), (3, "min"), (6, "maj"), (0, "min")],
+        [(0, "min"), (5, "maj"), (6, "maj"), (0, "min")],
+        [(0, "min7"), (3, "min7"), (4, "dom7"), (0, "min7")],
+        [(0, "min"), (6, "maj"), (5, "maj"), (6, "maj")],
+        [(0, "min"), (3, "min"), (4, "min"), (0, "min")],
+        [(0, "min"), (0, "min"), (5, "maj"), (4, "maj")],
+        [(0, "min"), (2, "maj"), (6, "maj"), (3, "min")],
+    ],
+}
+#: held out of training: the evaluation's "other music"
+EVAL_PROGRESSIONS = {
+    "major": [
+        [(0, "maj"), (5, "min"), (1, "min"), (4, "maj")],
+        [(0, "maj"), (2, "min"), (5, "min"), (3, "maj")],
+        [(3, "maj"), (4, "maj"), (0, "maj"), (0, "maj")],
+        [(0, "maj7"), (5, "min7"), (1, "min7"), (4, "dom7")],
+    ],
+    "minor": [
+        [(0, "min"), (3, "min"), (5, "maj"), (4, "maj")],
+        [(0, "min"), (6, "maj"), (3, "min"), (4, "maj")],
+        [(0, "min"), (5, "maj"), (3, "min"), (4, "dom7")],
+        [(0, "min7"), (6, "maj"), (5, "maj7"), (4, "dom7")],
+    ],
+}
+_QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "dom7": (0, 4, 7, 10),
+              "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10)}
+#: General MIDI programs per role
+PROGRAMS = {
+    "chords": (0, 1, 2, 4, 5, 16, 17, 19, 24, 25, 48, 49, 50, 52, 61, 88, 89, 90, 91, 94),
+    "bass": (32, 33, 34, 35, 36, 37, 38, 39),
+    "arp": (0, 4, 5, 8, 10, 11, 24, 46, 80, 81, 82, 88),
+    "melody": (0, 40, 41, 56, 60, 64, 65, 68, 71, 73, 80, 81, 82, 83, 85),
+}
+#: General MIDI drum notes
+KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, LOW_TOM, HIGH_TOM, CRASH, RIDE = 36, 38, 39, 42, 46, 45, 50, 49, 51
+DRUM_HITS = (KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, LOW_TOM, HIGH_TOM, CRASH, RIDE, 37, 54, 56, 69, 70, 75)
+
+
+def chord_pitches(key: int, degree: int, quality: str, *, octave: int = 4) -> list[int]:
+    """MIDI pitches of a chord on a scale degree, voiced near the tonic of ``octave``."""
+    tonic = 12 * (octave + 1) + keys.tonic_pc(key)
+    root = tonic + synth.scale_of(key)[degree]
+    if root > tonic + 6:
+        root -= 12
+    return [root + i for i in _QUALITIES[quality]]
+
+
+def _scale_pitch(key: int, step: int, octave: int) -> int:
+    scale = synth.scale_of(key)
+    shift, s = divmod(step, 7)
+    return 12 * (octave + 1 + shift) + keys.tonic_pc(key) + scale[s]
+
+
+def loop_parts(key: int, progression: list, *, bpm: float, bars: int,
+               rng: np.random.Generator) -> dict[str, list[Note]]:
+    """Chords, bass, arpeggio and melody of a bar-exact loop (one chord per bar, 4/4)."""
+    beat = 60.0 / bpm
+    parts: dict[str, list[Note]] = {"chords": [], "bass": [], "arp": [], "melody": []}
+    chord_rhythm = [(0, 4)] if rng.random() < 0.5 else [(0, 1.5), (1.5, 1), (2.5, 1.5)]
+    bass_rhythm = [(b, 1) for b in range(4)] if rng.random() < 0.5 else [(0, 2.5), (3, 1)]
+    arp_step = float(rng.choice([0.5, 0.25]))
+    for bar in range(bars):
+        degree, quality = progression[bar % len(progression)]
+        pitches = chord_pitches(key, degree, quality)
+        t0 = bar * 4
+        for start, length in chord_rhythm:
+            parts["chords"] += [Note((t0 + start) * beat, length * beat * 0.95, p, 0.6) for p in pitches]
+        for start, length in bass_rhythm:
+            parts["bass"].append(Note((t0 + start) * beat, length * beat * 0.9, pitches[0] - 24, 0.8))
+        order = pitches + [pitches[0] + 12]
+        for i in range(int(4 / arp_step)):
+            parts["arp"].append(Note((t0 + i * arp_step) * beat, arp_step * beat * 0.9,
+                                     order[i % len(order)] + 12, 0.5))
+        step = 0
+        for i in range(8):
+            if i % 4 == 0:  # strong beats land on chord tones
+                step = int(rng.choice([degree, degree + 2, degree + 4])) % 7
+            else:
+                step = int(np.clip(step + rng.choice([-1, 1, 2, -2]), -2, 9))
+            if rng.random() < 0.85:
+                parts["melody"].append(Note((t0 + i * 0.5) * beat, 0.45 * beat, _scale_pitch(key, step, 5), 0.7))
+    return parts
+
+
+def drum_notes(*, bpm: float, bars: int, rng: np.random.Generator) -> list[Note]:
+    """A GM drum pattern: kick, snare or clap backbeat, hats, sometimes a fill."""
+    beat = 60.0 / bpm
+    notes = []
+    four_floor = rng.random() < 0.5
+    for bar in range(bars):
+        t0 = bar * 4
+        for b in range(4):
+            if four_floor or b in (0, 2) or rng.random() < 0.2:
+                notes.append(Note((t0 + b) * beat, 0.2, KICK, 0.9))
+            if b in (1, 3):
+                notes.append(Note((t0 + b) * beat, 0.2, SNARE if rng.random() < 0.7 else CLAP, 0.8))
+        for e in range(8 if rng.random() < 0.6 else 16):
+            step = 4 / (8 if len(notes) % 2 else 16)
+            notes.append(Note((t0 + e * step) * beat, 0.1, CLOSED_HAT, float(rng.uniform(0.4, 0.8))))
+        if rng.random() < 0.2:
+            notes.append(Note((t0 + 3.5) * beat, 0.3, OPEN_HAT, 0.6))
+    return notes
+
+
+def _layer(notes: list[Note], duration: float, role: str, rng: np.random.Generator, renderers: list) -> np.ndarray:
+    """One instrument: a soundfont program if renderers are given (usually), else numpy synthesis."""
+    if renderers and rng.random() < 0.75:
+        r = renderers[int(rng.integers(len(renderers)))]
+        y = r.render(notes, duration, program=int(rng.choice(PROGRAMS[role])))
+        return y[: int(round(duration * SR))]
+    wave = str(rng.choice(synth.WAVES))
+    return synth.render(notes, duration, SR, wave=wave, release=0.05)
+
+
+def _drums(duration: float, bpm: float, bars: int, rng: np.random.Generator, renderers: list) -> np.ndarray:
+    if renderers and rng.random() < 0.7:
+        r = renderers[int(rng.integers(len(renderers)))]
+        return r.render(drum_notes(bpm=bpm, bars=bars, rng=rng), duration, drums=True)[: int(round(duration * SR))]
+    return synth.drum_loop(bpm=bpm, bars=bars, sr=SR, rng=rng)
+
+
+def _mix(layers: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    n = max(y.size for y, _ in layers)
+    out = np.zeros(n, dtype=np.float32)
+    for y, gain in layers:
+        out[: y.size] += synth.normalise(y) * gain
+    return synth.normalise(out)
+
+
+def tonal_loop(key: int, rng: np.random.Generator, renderers: list, progressions: dict) -> np.ndarray:
+    """A sample-pack loop in ``key``: 2–4 of chords, bass, arpeggio, melody; drums half the time."""
+    mode = "minor" if keys.is_minor(key) else "major"
+    progression = progressions[mode][int(rng.integers(len(progressions[mode])))]
+    bpm = float(rng.uniform(70, 175))
+    bars = int(rng.choice([1, 2, 4])) if 240 * 4 / bpm <= 12 else int(rng.choice([1, 2]))
+    duration = bars * 240 / bpm
+    parts = loop_parts(key, progression, bpm=bpm, bars=bars, rng=rng)
+    roles = [r for r in ("chords", "bass", "arp", "melody") if rng.random() < 0.6] or ["chords"]
+    layers = [(_layer(parts[r], duration, r, rng, renderers), float(rng.uniform(0.5, 1.0))) for r in roles]
+    if rng.random() < 0.5:
+        layers.append((_drums(duration, bpm, bars, rng, renderers), float(rng.uniform(0.3, 1.0))))
+    return _mix(layers)
+
+
+def one_shot_chord(key: int, rng: np.random.Generator, renderers: list) -> np.ndarray:
+    """A tonic chord stab (triad or seventh, with its bass) of 0.4–3 s."""
+    quality = ("min", "min7") if keys.is_minor(key) else ("maj", "maj7")
+    pitches = chord_pitches(key, 0, str(rng.choice(quality)))
+    duration = float(rng.uniform(0.4, 3.0))
+    notes = [Note(0.0, duration * 0.8, p, 0.7) for p in pitches + [pitches[0] - 12]]
+    return synth.normalise(_layer(notes, duration, "chords", rng, renderers))
+
+
+def melody_line(key: int, rng: np.random.Generator, renderers: list) -> np.ndarray:
+    """A monophonic line in the key (tonic-centred, cadencing on the tonic), lead or bass register."""
+    bpm = float(rng.uniform(70, 160))
+    bars = int(rng.choice([2, 4]))
+    octave = int(rng.choice([2, 4, 5]))
+    beat = 60 / bpm
+    notes, step, t = [], 0, 0.0
+    total = bars * 4
+    while t < total - 1:
+        length = float(rng.choice([0.5, 0.5, 1.0, 0.25, 1.5]))
+        if t % 4 == 0:
+            step = int(rng.choice([0, 0, 2, 4, 7]))
+        else:
+            step = int(np.clip(step + rng.choice([-2, -1, -1, 1, 1, 2, 3]), -3, 10))
+        notes.append(Note(t * beat, length * beat * 0.9, _scale_pitch(key, step, octave), 0.75))
+        t += length
+    notes.append(Note(t * beat, beat, _scale_pitch(key, 0, octave), 0.75))
+    duration = (t + 1) * beat + 0.3
+    return synth.normalise(_layer(notes, duration, "bass" if octave == 2 else "melody", rng, renderers))
+
+
+def corpus_audio(notes: list[tuple[float, float, int]], rng: np.random.Generator, renderers: list, *,
+                 max_seconds: float = 12.0, role: str = "melody") -> np.ndarray:
+    """Render a corpus piece's notes (quarter-note times) at a random tempo, from a random start."""
+    bpm = float(rng.uniform(70, 140))
+    beat = 60 / bpm
+    starts = sorted({n[0] for n in notes})
+    begin = starts[int(rng.integers(max(1, len(starts) // 2)))] if rng.random() < 0.5 else 0.0
+    events = [Note((on - begin) * beat, dur * beat * 0.95, m, 0.75) for on, dur, m in notes
+              if on >= begin and (on - begin) * beat < max_seconds]
+    duration = min(max_seconds, max(e.onset + e.duration for e in events) + 0.3)
+    return synth.normalise(_layer(events, duration, role, rng, renderers))
+
+
+def keyless(rng: np.random.Generator, renderers: list) -> tuple[np.ndarray, str]:
+    """Material with no key: a drum loop, a drum hit, noise, a sweep, or a noisy FX burst."""
+    kind = str(rng.choice(["drums", "drums", "hit", "hit", "noise", "sweep", "fx"]))
+    if kind == "drums":
+        bpm = float(rng.uniform(70, 175))
+        bars = int(rng.choice([1, 2]))
+        return _drums(bars * 240 / bpm, bpm, bars, rng, renderers), kind
+    if kind == "hit":
+        if renderers and rng.random() < 0.7:
+            r = renderers[int(rng.integers(len(renderers)))]
+            return r.render([Note(0, 0.3, int(rng.choice(DRUM_HITS)), 0.9)], 0.3, drums=True,
+                            tail=float(rng.uniform(0.2, 1.5))), kind
+        return [synth.kick(SR), synth.snare(SR, rng), synth.hat(SR, rng, duration=0.3)][int(rng.integers(3))], kind
+    duration = float(rng.uniform(0.5, 6.0))
+    n = int(duration * SR)
+    t = np.arange(n) / SR
+    if kind == "noise":
+        y = rng.standard_normal(n)
+        if rng.random() < 0.5:
+            y = np.cumsum(y)
+            y -= np.convolve(y, np.ones(512) / 512, mode="same")
+        return (y * np.exp(-t * float(rng.uniform(0, 3)))).astype(np.float32), kind
+    if kind == "sweep":
+        f0, f1 = sorted(rng.uniform(40, 8000, 2))[:: 1 if rng.random() < 0.5 else -1]
+        phase = 2 * np.pi * np.cumsum(np.geomspace(f0, f1, n)) / SR
+        y = np.sin(phase) if rng.random() < 0.5 else rng.standard_normal(n) * np.linspace(0, 1, n)
+        return y.astype(np.float32), kind
+    # FX: a riser or impact of filtered noise with a fast random pitch glide
+    glide = np.geomspace(float(rng.uniform(50, 500)), float(rng.uniform(500, 5000)), n)
+    y = np.sin(2 * np.pi * np.cumsum(glide) / SR) * rng.standard_normal(n) * np.exp(-t * float(rng.uniform(0.5, 4)))
+    return y.astype(np.float32), kind
+
+
+def example(family: str, seed: int, *, renderers: list, progressions: dict = TRAIN_PROGRESSIONS,
+            piece=None, degrade: bool = True) -> tuple[np.ndarray, int, str]:
+    """One labelled example of a family, fully determined by ``seed``.
+
+    Families: ``loop``, ``stab``, ``melody``, ``corpus`` (a whole piece), ``corpus_melody``
+    (its top line), ``keyless``. ``piece`` is a :class:`corpus.Piece` for the corpus families.
+    """
+    rng = np.random.default_rng(seed)
+    key = int(rng.integers(24))
+    if family == "loop":
+        y, kind = tonal_loop(key, rng, renderers, progressions), "loop"
+    elif family == "stab":
+        y, kind = one_shot_chord(key, rng, renderers), "stab"
+    elif family == "melody":
+        y, kind = melody_line(key, rng, renderers), "melody"
+    elif family in ("corpus", "corpus_melody"):
+        key = piece.key
+        notes = piece.notes if family == "corpus" else piece.melody
+        y, kind = corpus_audio(notes, rng, renderers, role="chords" if family == "corpus" else "melody"), family
+    elif family == "keyless":
+        (y, kind), key = keyless(rng, renderers), NO_KEY
+    else:
+        raise ValueError(f"family={family!r} is not one of loop, stab, melody, corpus, corpus_melody, keyless")
+    if degrade:
+        y = augment.random_chain(y, SR, rng, allow_excerpt=family not in ("stab",))
+    return synth.normalise(y, float(rng.uniform(0.1, 0.95))), key, kind
+
+
+#: seeds of evaluation material start here, far from any training seed
+EVAL_SEED = 10**9
+EVAL_SETS = ("loops", "melodies", "keyless")
+
+
+def write_eval_sets(folder, pieces: list, *, per_set: int = 240, log=print) -> dict[str, str]:
+    """Render the held-out evaluation sets as FLAC files with a ``labels.csv`` (path,key,kind) each.
+
+    ``loops``: held-out progressions; ``melodies``: the top lines of held-out corpus
+    pieces; ``keyless``: drums, hits, noise, sweeps, FX. All through the held-out
+    soundfont (and numpy synthesis), with the same degradations as training.
+    Returns the CSV path of each set.
+    """
+    import csv
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from . import render
+
+    renderers = [render.renderer(render.EVAL_SOUNDFONT)]
+    folder = Path(folder)
+    held_out = [p for p in pieces if p.melody]
+    plans = {
+        "loops": [("loop", EVAL_SEED + i, None) for i in range(per_set)],
+        "melodies": [("corpus_melody", EVAL_SEED + 10**6 + i, held_out[i % len(held_out)])
+                     for i in range(min(per_set, len(held_out)))],
+        "keyless": [("keyless", EVAL_SEED + 2 * 10**6 + i, None) for i in range(per_set)],
+    }
+    out = {}
+    for name, jobs in plans.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        rows = []
+        for family, seed, piece in jobs:
+            y, label, kind = example(family, seed, renderers=renderers, piece=piece,
+                                     progressions=EVAL_PROGRESSIONS)
+            file = f"{name}/{kind}_{seed - EVAL_SEED:07d}.flac"
+            sf.write(folder / file, y, SR, format="FLAC")
+            rows.append((file, "" if label == NO_KEY else keys.KEY_NAMES[label], kind))
+        with open(folder / name / "labels.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["path", "key", "kind"])
+            writer.writerows((Path(p).name, k, kind) for p, k, kind in rows)
+        out[name] = str(folder / name / "labels.csv")
+        log(f"wrote {len(rows)} files to {folder / name}")
+    return out

@@ -1,0 +1,312 @@
+"""Training the key CNN: features ──► transposition-augmented batches ──► epochs with a live log.
+
+Features are margin spectrograms (:data:`frontend.MARGIN_BINS` extra bins each
+side) kept in one ``.npz``: every example can then be heard in all 12 keys by
+cropping (:func:`frontend.transpose`), with its label shifted with it — a
+balanced 24-key set from skewed input. An epoch visits every tonal example in
+all 12 transpositions and every keyless one in :data:`KEYLESS_SHIFTS` of them.
+
+Each epoch logs loss, train and validation accuracy, the MIREX weighted score
+and the relative-key error rate, appends to ``history.csv``, redraws
+``learning_curve.png`` and ``confusion.png``, and writes ``checkpoint.pt``; a
+stopped run started again with the same ``--out`` goes on from its last epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import datagen, frontend, keys, metrics
+
+CROP_FRAMES = 24           # 4.8 s windows in training; inference takes any length
+KEYLESS_SHIFTS = 4
+VALIDATION_EVERY = 10      # every tenth base example is validation
+VAL_SHIFTS = (0, 5, -4)
+
+#: how many base examples of each family the synthetic set renders
+DEFAULT_MIX = {"loop": 2000, "stab": 400, "melody": 500, "corpus": 300, "corpus_melody": 500, "keyless": 800}
+
+
+@dataclass
+class FeatureSet:
+    """Margin spectrograms of variable length, packed: example ``i`` is ``spec[offsets[i]:offsets[i+1]].T``."""
+
+    spec: np.ndarray      # [total_frames, NUM_BINS + 2 * MARGIN_BINS] float16
+    offsets: np.ndarray   # [n + 1] int64
+    labels: np.ndarray    # [n] int64, 0..23 or NO_KEY
+    kinds: np.ndarray     # [n] str
+
+    def __len__(self) -> int:
+        return self.labels.size
+
+    def example(self, i: int) -> np.ndarray:
+        return self.spec[self.offsets[i]:self.offsets[i + 1]].T.astype(np.float32)
+
+    def save(self, path: str | Path) -> None:
+        np.savez_compressed(path, spec=self.spec, offsets=self.offsets, labels=self.labels, kinds=self.kinds)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FeatureSet":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(z["spec"], z["offsets"], z["labels"], z["kinds"])
+
+    @classmethod
+    def pack(cls, items: list[tuple[np.ndarray, int, str]]) -> "FeatureSet":
+        specs = [s.T.astype(np.float16) for s, _, _ in items]
+        offsets = np.concatenate([[0], np.cumsum([s.shape[0] for s in specs])]).astype(np.int64)
+        return cls(np.concatenate(specs), offsets, np.array([l for _, l, _ in items], dtype=np.int64),
+                   np.array([k for _, _, k in items]))
+
+
+def margin_spectrogram(y: np.ndarray) -> np.ndarray:
+    return frontend.logfreq_spectrogram(y, margin=frontend.MARGIN_BINS)
+
+
+# -- the synthetic training set ----------------------------------------------------------
+
+_RENDERERS: list = []
+_PIECES: list = []
+
+
+def _init_worker(pieces) -> None:
+    from . import render
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _RENDERERS[:] = [render.renderer(name) for name in render.TRAIN_SOUNDFONTS]
+    _PIECES[:] = pieces
+
+
+def _make(job: tuple[str, int, int | None]) -> tuple[np.ndarray, int, str]:
+    family, seed, piece_index = job
+    piece = _PIECES[piece_index] if piece_index is not None else None
+    y, label, kind = datagen.example(family, seed, renderers=_RENDERERS, piece=piece)
+    return margin_spectrogram(y), label, kind
+
+
+def synthetic_jobs(mix: dict[str, int], pieces: list, *, seed: int) -> list[tuple[str, int, int | None]]:
+    """One (family, seed, piece index) per example; corpus families cycle through ``pieces``."""
+    jobs = []
+    for f, (family, count) in enumerate(sorted(mix.items())):
+        for i in range(count):
+            piece = i % len(pieces) if family.startswith("corpus") and pieces else None
+            if family.startswith("corpus") and not pieces:
+                continue
+            jobs.append((family, seed * 1_000_003 + f * 100_000 + i, piece))
+    return jobs
+
+
+def build_synthetic(path: str | Path, *, mix: dict[str, int] = DEFAULT_MIX, seed: int = 0,
+                    processes: int = 2, corpus_cache: str | Path = "data/corpus.json",
+                    log=print) -> FeatureSet:
+    """Render the synthetic training set and save its features at ``path`` (reused if present)."""
+    from . import corpus
+
+    path = Path(path)
+    if path.exists():
+        return FeatureSet.load(path)
+    pieces = [p for p in corpus.load_pieces(corpus_cache) if not corpus.is_held_out(p.id)]
+    jobs = synthetic_jobs(mix, pieces, seed=seed)
+    t0 = time.perf_counter()
+    items = []
+    with mp.get_context("spawn").Pool(processes, initializer=_init_worker, initargs=(pieces,)) as pool:
+        for i, item in enumerate(pool.imap(_make, jobs, chunksize=16)):
+            items.append(item)
+            if (i + 1) % 500 == 0:
+                log(f"rendered {i + 1}/{len(jobs)} examples ({time.perf_counter() - t0:.0f} s)")
+    features = FeatureSet.pack(items)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    features.save(path)
+    log(f"rendered {len(jobs)} examples in {time.perf_counter() - t0:.0f} s -> {path}")
+    return features
+
+
+def features_from_files(files, *, log=print) -> FeatureSet:
+    """Features of labelled audio files (:mod:`datasets`), decoded and resampled as the pipeline does."""
+    import fsspec
+    import io
+    import soundfile as sf
+
+    items = []
+    for f in files:
+        with fsspec.open(f.path, "rb") as fh:
+            samples, sr = sf.read(io.BytesIO(fh.read()), dtype="float32", always_2d=True)
+        y = frontend.mono_at(samples, sr)
+        items.append((margin_spectrogram(y), datagen.NO_KEY if f.key is None else f.key, f.source))
+    log(f"decoded {len(items)} labelled files")
+    return FeatureSet.pack(items)
+
+
+# -- batches ---------------------------------------------------------------------------
+
+def shift_label(label: int, semitones: int) -> int:
+    """The label of an example transposed by ``semitones``."""
+    if label == datagen.NO_KEY:
+        return label
+    return keys.key_index(keys.tonic_pc(label) + semitones, keys.is_minor(label))
+
+
+def _crop_time(S: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
+    if S.shape[1] >= frames:
+        start = int(rng.integers(0, S.shape[1] - frames + 1))
+        return S[:, start:start + frames]
+    reps = -(-frames // max(S.shape[1], 1))  # short one-shots are tiled, as a loop repeats
+    return np.tile(S, (1, reps))[:, :frames] if S.shape[1] else np.zeros((S.shape[0], frames), np.float32)
+
+
+def batch(features: FeatureSet, items: list[tuple[int, int]], rng: np.random.Generator,
+          frames: int = CROP_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs [B, 1, NUM_BINS, frames] and labels [B] for (example, semitone shift) pairs."""
+    from .cnn import standardise
+
+    xs, ys = [], []
+    for i, s in items:
+        S = frontend.transpose(features.example(i), s)
+        xs.append(standardise(_crop_time(S, frames, rng)))
+        ys.append(shift_label(int(features.labels[i]), s))
+    return np.stack(xs)[:, None], np.array(ys, dtype=np.int64)
+
+
+def epoch_items(features: FeatureSet, indices: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """Every tonal example in all 12 keys, every keyless one in a few random shifts, shuffled."""
+    shifts = np.arange(-6, 6)
+    items = []
+    for i in indices:
+        if features.labels[i] == datagen.NO_KEY:
+            items += [(int(i), int(s)) for s in rng.choice(shifts, KEYLESS_SHIFTS, replace=False)]
+        else:
+            items += [(int(i), int(s)) for s in shifts]
+    order = rng.permutation(len(items))
+    return [items[j] for j in order]
+
+
+# -- the training loop -----------------------------------------------------------------
+
+def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.arange(n)
+    return idx[idx % VALIDATION_EVERY != 0], idx[idx % VALIDATION_EVERY == 0]
+
+
+def validate(net, features: FeatureSet, indices: np.ndarray) -> tuple[metrics.KeyReport, float]:
+    """Report on whole validation examples (no cropping) at a few transpositions."""
+    import torch
+
+    from .cnn import standardise
+
+    pairs, losses = [], []
+    net.eval()
+    with torch.inference_mode():
+        for i in indices:
+            for s in VAL_SHIFTS:
+                S = frontend.transpose(features.example(int(i)), s)
+                logits = net(torch.from_numpy(standardise(S)[None, None]))
+                label = shift_label(int(features.labels[i]), s)
+                losses.append(float(torch.nn.functional.cross_entropy(logits, torch.tensor([label]))))
+                best = int(logits.argmax())
+                pairs.append((None if label == datagen.NO_KEY else label,
+                              None if best == datagen.NO_KEY else best))
+    return metrics.evaluate(pairs), float(np.mean(losses))
+
+
+def plot(history: list[dict], report: metrics.KeyReport, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    a.plot(epochs, [h["train_loss"] for h in history], label="train loss")
+    a.plot(epochs, [h["val_loss"] for h in history], label="validation loss")
+    a.set_xlabel("epoch"); a.legend(); a.grid(alpha=0.3)
+    b.plot(epochs, [h["train_acc"] for h in history], label="train accuracy")
+    b.plot(epochs, [h["val_acc"] for h in history], label="validation accuracy")
+    b.plot(epochs, [h["val_mirex"] for h in history], label="validation MIREX score")
+    b.plot(epochs, [h["val_relative_err"] for h in history], label="relative-key error rate")
+    b.set_xlabel("epoch"); b.set_ylim(0, 1); b.legend(); b.grid(alpha=0.3)
+    fig.suptitle("key CNN learning curve")
+    fig.tight_layout(); fig.savefig(out / "learning_curve.png", dpi=100); plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 7))
+    cm = report.confusion.astype(float)
+    ax.imshow(cm / np.maximum(cm.sum(axis=1, keepdims=True), 1), cmap="viridis")
+    labels = [k.replace(" major", "").replace(" minor", "m") for k in keys.KEY_NAMES] + ["none"]
+    ax.set_xticks(range(25), labels, rotation=90, fontsize=7); ax.set_yticks(range(25), labels, fontsize=7)
+    ax.set_xlabel("estimate"); ax.set_ylabel("reference"); ax.set_title("validation confusion (row-normalised)")
+    fig.tight_layout(); fig.savefig(out / "confusion.png", dpi=100); plt.close(fig)
+
+
+def train(features: FeatureSet, out: str | Path, *, epochs: int = 12, batch_size: int = 64, lr: float = 3e-3,
+          seed: int = 0, threads: int | None = None, max_steps: int | None = None, log=print) -> Path:
+    """Train (or resume) and write ``out/keycnn.pt`` (the best validation MIREX epoch's weights).
+
+    ``max_steps`` caps the steps per epoch (tests train a few steps).
+    """
+    import torch
+
+    from .cnn import build_network
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.manual_seed(seed)
+    net = build_network()
+    optimiser = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs)
+    history: list[dict] = []
+    best = -1.0
+    checkpoint = out / "checkpoint.pt"
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        net.load_state_dict(state["net"]); optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, best = state["history"], state["best"]
+        log(f"resuming after epoch {len(history)} from {checkpoint}")
+    train_idx, val_idx = split(len(features))
+    log(f"{len(train_idx)} training and {len(val_idx)} validation examples; "
+        f"{sum(p.numel() for p in net.parameters())} parameters")
+    for epoch in range(len(history) + 1, epochs + 1):
+        rng = np.random.default_rng([seed, epoch])
+        items = epoch_items(features, train_idx, rng)
+        if max_steps:
+            items = items[: max_steps * batch_size]
+        net.train()
+        t0, losses, correct, seen = time.perf_counter(), [], 0, 0
+        for start in range(0, len(items), batch_size):
+            x, y = batch(features, items[start:start + batch_size], rng)
+            x, y = torch.from_numpy(x), torch.from_numpy(y)
+            logits = net(x)
+            loss = torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.05)
+            optimiser.zero_grad(); loss.backward(); optimiser.step()
+            losses.append(loss.item()); correct += int((logits.argmax(1) == y).sum()); seen += len(y)
+        scheduler.step()
+        report, val_loss = validate(net, features, val_idx)
+        row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "train_acc": correct / max(seen, 1),
+               "val_loss": val_loss, "val_acc": report.accuracy, "val_mirex": report.mirex,
+               "val_relative_err": report.relative_error_rate,
+               "val_keyless_recall": report.keyless_recall, "seconds": time.perf_counter() - t0}
+        history.append(row)
+        log(f"epoch {epoch:3d}/{epochs}  loss {row['train_loss']:.3f}  train acc {row['train_acc']:.3f}  "
+            f"val acc {row['val_acc']:.3f}  MIREX {row['val_mirex']:.3f}  relative err "
+            f"{row['val_relative_err']:.3f}  keyless recall {row['val_keyless_recall']:.2f}  "
+            f"({row['seconds']:.0f} s)")
+        if report.mirex > best:
+            best = report.mirex
+            torch.save(net.state_dict(), out / "keycnn.pt")
+        with open(out / "history.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer.writeheader(); writer.writerows(history)
+        plot(history, report, out)
+        tmp = out / "checkpoint.pt.tmp"
+        torch.save({"net": net.state_dict(), "optimiser": optimiser.state_dict(),
+                    "scheduler": scheduler.state_dict(), "history": history, "best": best}, tmp)
+        os.replace(tmp, checkpoint)
+        (out / "last_report.json").write_text(json.dumps(report.as_dict(), indent=1))
+    return out / "keycnn.pt"

@@ -1,0 +1,71 @@
+"""``make evaluate``: the key model's held-out figures, CNN and Krumhansl–Schmuckler side by side.
+
+Writes the evaluation sets if they are missing (rendered with the held-out
+soundfont, held-out progressions and held-out corpus tunes), evaluates both
+methods on them and on the real recordings of ``../shared/realkeys``, and
+prints the Markdown table the model card carries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from sampledex.models import corpus, datagen
+
+from . import evaluate
+
+
+def ensure_eval_sets(folder: Path, corpus_cache: str) -> dict[str, str]:
+    sets = {name: str(folder / name / "labels.csv") for name in datagen.EVAL_SETS}
+    if all(Path(p).exists() for p in sets.values()):
+        return sets
+    pieces = [p for p in corpus.load_pieces(corpus_cache) if corpus.is_held_out(p.id)]
+    return datagen.write_eval_sets(folder, pieces)
+
+
+def row(name: str, cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> str:
+    def cells(e: evaluate.Evaluation) -> str:
+        r = e.report
+        null_rate = r.breakdown.get("none", 0) / r.n if r.n else float("nan")
+        return (f"{r.mirex:.3f} | {r.accuracy:.3f} | {r.relative_error_rate:.3f} | "
+                f"{null_rate:.3f} | {r.keyless_recall:.3f}")
+    return f"| {name} | {len(cnn.results)} | {cells(cnn)} | {cells(ks)} |"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sets", default="data/eval")
+    parser.add_argument("--corpus-cache", default="data/corpus.json")
+    parser.add_argument("--realkeys", default=str(Path("..") / "shared" / "realkeys" / "labels.csv"))
+    parser.add_argument("--json", default="data/eval/report.json")
+    args = parser.parse_args(argv)
+
+    sets = ensure_eval_sets(Path(args.sets), args.corpus_cache)
+    if Path(args.realkeys).exists():
+        sets["realkeys"] = args.realkeys
+    results = {name: {m: evaluate.evaluate(spec, m) for m in ("cnn", "classic")} for name, spec in sets.items()}
+    print("| set | files | CNN MIREX | CNN acc | CNN relative err | CNN tonal→NULL | CNN keyless→NULL "
+          "| KS MIREX | KS acc | KS relative err | KS tonal→NULL | KS keyless→NULL |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        print(row(name, r["cnn"], r["classic"]))
+    for name in ("loops", "melodies"):
+        if name in results:
+            print(f"\nCNN accuracy by confidence decile, {name}:")
+            for b in results[name]["cnn"].deciles:
+                print(f"  {b.lo:.2f}–{b.hi:.2f}  n={b.n:4d}  accuracy {b.accuracy:.2f}")
+    if "realkeys" in results:
+        print("\nrealkeys, file by file (reference | CNN | KS):")
+        for (path, ref, est, conf), (_, _, ks, _) in zip(results["realkeys"]["cnn"].results,
+                                                          results["realkeys"]["classic"].results):
+            print(f"  {Path(path).name}: {evaluate.key_name(ref) or '(none)'} | "
+                  f"{evaluate.key_name(est) or 'NULL'} ({conf:.2f}) | {evaluate.key_name(ks) or 'NULL'}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({n: {m: e.as_dict() for m, e in r.items()} for n, r in results.items()},
+                                          indent=1))
+
+
+if __name__ == "__main__":
+    main()
