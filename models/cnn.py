@@ -4,9 +4,10 @@ The chain, each step a small function:
 
     S (144 bins × frames, linear magnitude)
       ──► log(1 + 1000 S) ──► standardised per example (level does not matter)
-      ──► conv 3×3 ×8 ──► conv 3×3 ×8 ──► max-pool 2×2 (semitone resolution, half the frames)
-      ──► conv 3×3 ×16 ──► conv 3×3 ×16
-      ──► conv over all 72 frequency rows ×32 (where the absolute pitch is read)
+      ──► conv 3×3 ×16 ──► conv 3×3 ×16 ──► max-pool 2×2 (semitone resolution, half the frames)
+      ──► conv 3×3 ×32 ──► conv 3×3 ×32
+      ──► conv over all 72 frequency rows ×64 (where the absolute pitch is read)
+      ──► conv over time, dilation 2 ──► conv over time, dilation 4 (harmonic context: ~6 s)
       ──► conv 1×1 ×25 ──► mean over time ──► softmax
 
 Fully convolutional over frequency × time with global pooling over time, so
@@ -61,14 +62,17 @@ def build_network(num_bins: int = frontend.NUM_BINS):
         def __init__(self):
             super().__init__()
             self.features = nn.Sequential(
-                nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ELU(),
-                nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ELU(),
-                nn.MaxPool2d((2, 2), ceil_mode=True),
-                nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ELU(),
+                nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ELU(),
                 nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ELU(),
-                nn.Conv2d(16, 32, (num_bins // 2, 1)), nn.BatchNorm2d(32), nn.ELU(),
+                nn.MaxPool2d((2, 2), ceil_mode=True),
+                nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ELU(),
+                nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ELU(),
+                nn.Conv2d(32, 64, (num_bins // 2, 1)), nn.BatchNorm2d(64), nn.ELU(),
+                # after the frequency axis is read, widen the context in time cheaply
+                nn.Conv2d(64, 64, (1, 3), padding=(0, 2), dilation=(1, 2)), nn.BatchNorm2d(64), nn.ELU(),
+                nn.Conv2d(64, 64, (1, 3), padding=(0, 4), dilation=(1, 4)), nn.BatchNorm2d(64), nn.ELU(),
                 nn.Dropout(0.3),
-                nn.Conv2d(32, NUM_CLASSES, 1),
+                nn.Conv2d(64, NUM_CLASSES, 1),
             )
 
         def forward(self, x: "torch.Tensor") -> "torch.Tensor":

@@ -68,12 +68,14 @@ EVAL_PROGRESSIONS = {
 }
 _QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "dom7": (0, 4, 7, 10),
               "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10)}
-#: General MIDI programs per role
+#: General MIDI programs per role: every melodic family (pianos, chromatic percussion, organs, guitars,
+#: strings, ensembles, brass, reeds, pipes, synth leads and pads, ethnic), so timbre does not tell the key
+_MELODIC = tuple(range(0, 32)) + tuple(range(40, 96)) + tuple(range(104, 112))
 PROGRAMS = {
-    "chords": (0, 1, 2, 4, 5, 16, 17, 19, 24, 25, 48, 49, 50, 52, 61, 88, 89, 90, 91, 94),
-    "bass": (32, 33, 34, 35, 36, 37, 38, 39),
-    "arp": (0, 4, 5, 8, 10, 11, 24, 46, 80, 81, 82, 88),
-    "melody": (0, 40, 41, 56, 60, 64, 65, 68, 71, 73, 80, 81, 82, 83, 85),
+    "chords": _MELODIC,
+    "bass": tuple(range(32, 40)) + (0, 19, 42, 43, 58, 70, 87),
+    "arp": _MELODIC,
+    "melody": _MELODIC,
 }
 #: General MIDI drum notes
 KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, LOW_TOM, HIGH_TOM, CRASH, RIDE = 36, 38, 39, 42, 46, 45, 50, 49, 51

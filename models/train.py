@@ -26,7 +26,7 @@ import numpy as np
 
 from . import datagen, frontend, keys, metrics
 
-CROP_FRAMES = 24           # 4.8 s windows in training; inference takes any length
+CROP_FRAMES = 32           # 6.4 s windows in training; inference takes any length
 KEYLESS_SHIFTS = 4
 VALIDATION_EVERY = 10      # every tenth base example is validation
 VAL_SHIFTS = (0, 5, -4)

@@ -1,0 +1,121 @@
+"""The key model's life: rendered material, transposition augmentation, the network, training and resuming."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from sampledex.models import cnn, datagen, frontend, keys, render, train
+
+
+@pytest.fixture(scope="module")
+def renderers():
+    """The training soundfonts through FluidSynth, as `make setup` installs them."""
+    return [render.renderer(name) for name in render.TRAIN_SOUNDFONTS]
+
+
+@pytest.fixture(scope="module")
+def tiny_set(renderers):
+    train._RENDERERS[:] = renderers
+    items = [train._make((family, seed, None)) for family in ("loop", "stab", "melody", "keyless")
+             for seed in range(6)]
+    return train.FeatureSet.pack(items)
+
+
+def test_fluidsynth_renders_notes_at_their_pitch(renderers):
+    from sampledex.models.synth import Note
+
+    y = renderers[0].render([Note(0.0, 1.0, 69)], 1.0, program=0)  # A4 on a piano
+    S = frontend.logfreq_spectrogram(y)
+    assert y.dtype == np.float32 and y.size == 22050 and np.abs(y).max() > 0.01
+    assert int(np.argmax(frontend.chroma(S).mean(axis=1))) == 9
+
+
+@pytest.mark.parametrize("family", ["loop", "stab", "melody", "keyless"])
+def test_examples_are_seeded_labelled_and_finite(family, renderers):
+    a, key_a, kind = datagen.example(family, 7, renderers=renderers)
+    b, key_b, _ = datagen.example(family, 7, renderers=renderers)
+    assert np.array_equal(a, b) and key_a == key_b
+    assert np.isfinite(a).all() and a.size > 0.1 * datagen.SR
+    assert (key_a == datagen.NO_KEY) == (family == "keyless")
+
+
+def test_progression_sets_are_disjoint():
+    for mode in ("major", "minor"):
+        train_set = {tuple(p) for p in datagen.TRAIN_PROGRESSIONS[mode]}
+        assert not train_set & {tuple(p) for p in datagen.EVAL_PROGRESSIONS[mode]}
+
+
+def test_tonal_material_is_in_its_key(renderers):
+    """Without degradations, the chroma of generated loops correlates best with their own key most of the time."""
+    from sampledex.models.classic import ClassicKeyEstimator
+
+    est = ClassicKeyEstimator()
+    hits = [est(frontend.logfreq_spectrogram(y)).index == k
+            for y, k, _ in (datagen.example("stab", s, renderers=renderers, degrade=False) for s in range(12))]
+    assert np.mean(hits) >= 0.8
+
+
+@pytest.mark.parametrize("semitones", range(-6, 6))
+def test_transposition_moves_spectrum_and_label_together(semitones):
+    t = np.arange(22050) / 22050
+    a4 = np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    shifted = np.sin(2 * np.pi * 440 * 2 ** (semitones / 12) * t).astype(np.float32)
+    S = frontend.transpose(train.margin_spectrogram(a4), semitones)
+    assert S.shape[0] == frontend.NUM_BINS
+    assert np.argmax(S.mean(axis=1)) == np.argmax(frontend.logfreq_spectrogram(shifted).mean(axis=1))
+    a_minor = keys.parse_key("A minor")
+    assert keys.KEY_NAMES[train.shift_label(a_minor, semitones)] == \
+        keys.KEY_NAMES[keys.key_index(9 + semitones, minor=True)]
+    assert train.shift_label(datagen.NO_KEY, semitones) == datagen.NO_KEY
+
+
+def test_an_epoch_is_balanced_over_the_24_keys(tiny_set):
+    rng = np.random.default_rng(0)
+    items = train.epoch_items(tiny_set, np.arange(len(tiny_set)), rng)
+    labels = [train.shift_label(int(tiny_set.labels[i]), s) for i, s in items]
+    tonal = [label for label in labels if label != datagen.NO_KEY]
+    counts = np.bincount(tonal, minlength=24)
+    # each tonal example lands once on each tonic of its mode
+    majors, minors = counts[:12], counts[12:]
+    assert len(set(majors)) == 1 and len(set(minors)) == 1
+    assert labels.count(datagen.NO_KEY) == train.KEYLESS_SHIFTS * int((tiny_set.labels == datagen.NO_KEY).sum())
+
+
+@pytest.mark.parametrize("frames", [1, 2, 7, 60])
+def test_the_network_takes_any_length(frames):
+    import torch
+
+    net = cnn.build_network().eval()
+    with torch.inference_mode():
+        out = net(torch.zeros(2, 1, frontend.NUM_BINS, frames))
+    assert out.shape == (2, cnn.NUM_CLASSES)
+
+
+def test_standardise_ignores_level():
+    S = np.random.default_rng(0).random((frontend.NUM_BINS, 10)).astype(np.float32)
+    a, b = cnn.standardise(S), cnn.standardise(S * 1e-3)
+    assert a.shape == S.shape and abs(float(a.mean())) < 1e-4
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9
+
+
+def test_training_logs_checkpoints_resumes_and_the_weights_load(tiny_set, tmp_path):
+    out = tmp_path / "run"
+    weights = train.train(tiny_set, out, epochs=2, batch_size=16, max_steps=3, seed=1, threads=1)
+    history = list(csv.DictReader(open(out / "history.csv")))
+    assert [int(r["epoch"]) for r in history] == [1, 2]
+    assert {"train_loss", "train_acc", "val_acc", "val_mirex", "val_relative_err"} <= set(history[0])
+    for png in ("learning_curve.png", "confusion.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    log = []
+    train.train(tiny_set, out, epochs=3, batch_size=16, max_steps=3, seed=1, threads=1, log=log.append)
+    assert any("resuming after epoch 2" in line for line in log)
+    assert len(list(csv.DictReader(open(out / "history.csv")))) == 3
+
+    estimator = cnn.CNNKeyEstimator(weights)
+    estimate = estimator(frontend.transpose(tiny_set.example(0), 0))
+    assert estimate.index is None or 0 <= estimate.index < 24
+    assert 0.0 <= estimate.confidence <= 1.0
+    assert estimator.version.startswith("cnn-")
