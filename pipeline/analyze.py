@@ -3,14 +3,16 @@
 The same functions serve ``sampledex analyze``, a Dask partition and the
 benchmark's single-process loop. A file that cannot be read or decoded becomes
 a row with ``error`` set and NULL features (the error policy is "record"), so a
-batch never stops on a bad file.
+batch never stops on a bad file. Memory is bounded whatever the file: large files
+are streamed and every file is analysed on a bounded excerpt (see ``decode``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 import fsspec
 import numpy as np
@@ -26,6 +28,12 @@ from .sources import FileEntry
 FEATURES_VERSION = "f1"
 KEY_METHODS = ("cnn", "classic")
 DEFAULT_KEY_METHOD = "cnn"
+#: files up to this size are read whole, in one request (bytes); larger ones are streamed
+WHOLE_READ_BYTES = 64 * 2**20
+#: read size when streaming a larger file (bytes)
+STREAM_CHUNK_BYTES = 8 * 2**20
+#: lowest sample rate with a BS.1770 loudness: above twice the K-weighting shelf's 1682 Hz (Hz)
+MIN_LOUDNESS_RATE = 3364
 
 KeyEstimator = Callable[[np.ndarray], KeyEstimate]
 
@@ -69,22 +77,27 @@ def identity_columns(entry: FileEntry, method: str) -> dict[str, Any]:
     }
 
 
-def describe(data: bytes, *, method: str = DEFAULT_KEY_METHOD) -> dict[str, Any]:
-    """Every descriptor of one encoded file held in memory.
+def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD) -> dict[str, Any]:
+    """Every descriptor of one encoded file, held in memory or read from an open file.
 
-    Returns the catalog columns this analysis fills (identity columns aside).
+    Parameters
+    ----------
+    source : bytes or binary file object
+        see :func:`decode.decode`; a long file is analysed on its first
+        :data:`decode.MAX_ANALYSIS_SECONDS` (fewer at high rates or channel
+        counts), and ``duration_s`` is still the whole file's.
+
+    Returns the catalog columns this analysis fills (identity columns and
+    ``content_hash`` aside), ``notes`` included (see :func:`analysis_notes`).
 
     Raises
     ------
     decode.DecodeError
-        if ``data`` is not decodable audio.
+        if ``source`` is not decodable audio.
     """
-    audio = decode.decode(data)
-    y = decode.to_analysis_mono(audio)
-    S = frontend.logfreq_spectrogram(y)
-    key = key_estimator(method)(S)
+    audio = decode.decode(source)
+    key = estimate_key(audio, method)
     return {
-        "content_hash": features.content_hash(data),
         "format": audio.format,
         "sample_rate": audio.sample_rate,
         "channels": audio.channels,
@@ -93,28 +106,98 @@ def describe(data: bytes, *, method: str = DEFAULT_KEY_METHOD) -> dict[str, Any]
         "key_confidence": key.confidence if key.index is not None else None,
         "camelot": key.camelot,
         "peak_dbfs": features.peak_dbfs(audio.samples),
-        "loudness_lufs": features.loudness_lufs(audio.samples, audio.sample_rate),
+        "loudness_lufs": loudness_lufs(audio),
+        "notes": analysis_notes(audio),
     }
+
+
+def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD) -> KeyEstimate:
+    """The key of decoded audio; its mono mix and spectrogram are freed on return."""
+    return key_estimator(method)(frontend.logfreq_spectrogram(decode.to_analysis_mono(audio)))
+
+
+def loudness_lufs(audio: decode.Audio) -> float | None:
+    """Integrated loudness in LUFS; None for silence and where BS.1770 is undefined.
+
+    The K-weighting's high shelf sits at 1682 Hz: below :data:`MIN_LOUDNESS_RATE`
+    Hz it lies above Nyquist, the filter is unstable and the result is NaN or
+    thousands of LUFS; no value is better than that one.
+    """
+    if audio.sample_rate < MIN_LOUDNESS_RATE:
+        return None
+    return features.loudness_lufs(audio.samples, audio.sample_rate)
+
+
+def analysis_notes(audio: decode.Audio) -> str | None:
+    """What a user must know to trust a row's features, or None.
+
+    ``'excerpt: first 240.0 s of 3660.0 s analysed'`` when the file was longer
+    than the analysis bound; ``'12 NaN/inf samples set to 0'`` when a float file
+    held non-finite samples; both joined by ``'; '``. It is the catalog's
+    ``notes`` column, not ``error``: the row is analysed.
+    """
+    notes = []
+    if audio.is_excerpt:
+        notes.append(f"excerpt: first {audio.analysed_s:.1f} s of {audio.duration_s:.1f} s analysed")
+    if audio.nonfinite:
+        notes.append(f"{audio.nonfinite} NaN/inf samples set to 0")
+    return "; ".join(notes) or None
+
+
+def stream_hash(f: BinaryIO, *, chunk_bytes: int = STREAM_CHUNK_BYTES) -> str:
+    """MD5 (hex) of an open file from its position to its end, in chunks: memory stays ``chunk_bytes``.
+
+    Equal to :func:`features.content_hash` of the same bytes.
+    """
+    md5 = hashlib.md5(usedforsecurity=False)
+    while block := f.read(chunk_bytes):
+        md5.update(block)
+    return md5.hexdigest()
+
+
+def read_small(fs: fsspec.AbstractFileSystem, entry: FileEntry) -> bytes | None:
+    """The whole file in one request if it has at most :data:`WHOLE_READ_BYTES`, else None.
+
+    The listed size picks the path; the read itself is bounded too, so a file
+    that grew since it was listed is not read whole.
+    """
+    if entry.size > WHOLE_READ_BYTES:
+        return None
+    data = fs.cat_file(entry.fs_path, start=0, end=WHOLE_READ_BYTES + 1)
+    return data if len(data) <= WHOLE_READ_BYTES else None
+
+
+def _described(source: bytes | BinaryIO, method: str) -> dict[str, Any]:
+    """:func:`describe`'s columns, or the ``error`` column saying why there are none."""
+    try:
+        return describe(source, method=method)
+    except decode.DecodeError as exc:
+        return {"error": str(exc)}
+    except Exception as exc:  # a bug or an input no check foresaw: record it, keep the batch going
+        return {"error": f"analysis failed: {type(exc).__name__}: {exc}"}
 
 
 def analyze_entry(fs: fsspec.AbstractFileSystem, entry: FileEntry, *,
                   method: str = DEFAULT_KEY_METHOD) -> dict[str, Any]:
-    """One catalog row for a listed file; never raises for a bad file."""
+    """One catalog row for a listed file; never raises for a bad file.
+
+    A file of at most :data:`WHOLE_READ_BYTES` is read in one request; a larger
+    one is hashed in :data:`STREAM_CHUNK_BYTES` chunks, then decoded from the
+    open file, which reads only the header and the excerpt. Either way memory
+    is bounded by the excerpt, not by the file.
+    """
     row = identity_columns(entry, method)
     try:
-        data = fs.cat_file(entry.fs_path)
+        data = read_small(fs, entry)
+        if data is not None:
+            row["content_hash"] = features.content_hash(data)
+            return {**row, **_described(data, method)}
+        with fs.open(entry.fs_path, "rb", block_size=STREAM_CHUNK_BYTES) as f:
+            row["content_hash"] = stream_hash(f)
+            f.seek(0)
+            return {**row, **_described(f, method)}
     except (OSError, ValueError) as exc:
-        row["error"] = f"read failed: {type(exc).__name__}: {exc}"
-        return row
-    try:
-        row.update(describe(data, method=method))
-    except decode.DecodeError as exc:
-        row["content_hash"] = features.content_hash(data)
-        row["error"] = str(exc)
-    except Exception as exc:  # a bug or an input no check foresaw: record it, keep the batch going
-        row["content_hash"] = features.content_hash(data)
-        row["error"] = f"analysis failed: {type(exc).__name__}: {exc}"
-    return row
+        return {**row, "content_hash": None, "error": f"read failed: {type(exc).__name__}: {exc}"}
 
 
 def analyze_partition(fs: fsspec.AbstractFileSystem, entries: list[FileEntry], *,

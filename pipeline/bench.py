@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 
@@ -33,13 +34,27 @@ def single_process_loop(folder: str, method: str) -> tuple[float, float, int]:
     return elapsed, sum(r.get("duration_s") or 0.0 for r in rows), len(rows)
 
 
-def index_run(folder: str, method: str, workers: int | None) -> tuple[graph.RunSummary, float]:
-    """A full ``index`` run into a fresh catalog; (summary, audio seconds)."""
+def peak_rss_kib() -> int:
+    """Peak resident set size of the calling process so far, in KiB (Linux's unit for ``ru_maxrss``)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def index_run(folder: str, method: str, workers: int | None) -> tuple[graph.RunSummary, float, float, list[float]]:
+    """A full ``index`` run into a fresh catalog on a local cluster started here.
+
+    Returns (summary, audio seconds, cluster start seconds, peak RSS of each worker process in MiB).
+    The cluster is made here rather than by ``run_index`` so that its workers can be asked
+    for their peak RSS before it closes; its start time belongs to the end-to-end figure.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         catalog = catalog_mod.Catalog(os.path.join(tmp, "catalog"))
-        summary = graph.run_index([folder], catalog, workers=workers, method=method, progress=False)
+        t0 = time.perf_counter()
+        with graph.dask_client(None, workers) as client:
+            cluster_s = time.perf_counter() - t0
+            summary = graph.run_index([folder], catalog, client=client, method=method, progress=False)
+            rss_kib = client.run(peak_rss_kib)
         audio_s = catalog.query("SELECT coalesce(sum(duration_s), 0) FROM samples").fetchall()[0][0]
-    return summary, audio_s
+    return summary, audio_s, cluster_s, [rss_kib[w] / 1024 for w in sorted(rss_kib)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,20 +72,24 @@ def main(argv: list[str] | None = None) -> None:
           f"{os.cpu_count()} cores; key method {args.key_method}")
 
     loop_s, loop_audio, n = single_process_loop(folder, args.key_method)
-    summary, audio_s = index_run(folder, args.key_method, args.workers)
+    summary, audio_s, cluster_s, worker_rss = index_run(folder, args.key_method, args.workers)
     files = summary.analysed + summary.failed
+    end_to_end_s = cluster_s + summary.elapsed_s
     loop_fps = n / loop_s
     rows = [
         ("single-process loop", loop_s, n / loop_s, loop_audio / loop_s, 1.0),
-        ("sampledex index, end to end", summary.elapsed_s, files / summary.elapsed_s,
-         audio_s / summary.elapsed_s, files / summary.elapsed_s / loop_fps),
+        ("sampledex index, end to end", end_to_end_s, files / end_to_end_s,
+         audio_s / end_to_end_s, files / end_to_end_s / loop_fps),
         ("sampledex index, workers up", summary.analysis_s, summary.analysis_files_per_s,
          audio_s / summary.analysis_s, summary.analysis_files_per_s / loop_fps),
     ]
     print(f"{'':30s} {'seconds':>8s} {'files/s':>8s} {'audio-s/s':>10s} {'vs loop':>8s}")
     for name, secs, fps, aps, ratio in rows:
         print(f"{name:30s} {secs:8.2f} {fps:8.1f} {aps:10.1f} {ratio:7.2f}x")
-    print(f"(index: workers started in {summary.startup_s:.2f} s; {summary.failed} failed files)")
+    print(f"(index: workers started in {cluster_s + summary.startup_s:.2f} s; {summary.failed} failed files)")
+    print("worker peak RSS: " + ", ".join(f"{mib:.0f} MiB" for mib in worker_rss))
+    print(f"(this process: the single-process loop, then the Dask client: "
+          f"peak RSS {peak_rss_kib() / 1024:.0f} MiB)")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ class UsageError(ValueError):
 SEARCH_COLUMNS = ("path", "kind", "key", "camelot", "key_confidence", "bpm", "root_note",
                   "duration_s", "loudness_lufs")
 ANALYZE_COLUMNS = ("path", "format", "sample_rate", "channels", "duration_s", "key", "key_confidence",
-                   "camelot", "peak_dbfs", "loudness_lufs", "error")
+                   "camelot", "peak_dbfs", "loudness_lufs", "error", "notes")
 
 
 def _storage_options(pairs: list[str]) -> dict:

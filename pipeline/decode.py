@@ -3,17 +3,39 @@
 libsndfile (through soundfile) reads WAV (16/24/32-bit int, 32-bit float), AIFF,
 FLAC, OGG/Vorbis and MP3 and detects the format from the content, not from the
 file name. soxr resamples.
+
+Memory is bounded whatever the input: at most :data:`MAX_ANALYSIS_SECONDS` and
+at most :data:`MAX_ANALYSIS_SAMPLES` are decoded, from the start of the file; a
+longer file is analysed on that excerpt and :attr:`Audio.total_frames` keeps its
+full length.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 from sampledex.models import frontend
 from sampledex.models.frontend import SAMPLE_RATE as ANALYSIS_RATE
+
+#: longest excerpt decoded, from the start of the file (s). The key front end costs about
+#: 1 MB per analysed second, so this bounds it (~230 MB) whatever the file's length.
+MAX_ANALYSIS_SECONDS = 240.0
+#: most samples (frames × channels) decoded: 48 MiB as float32. Loudness needs about
+#: 24 bytes per sample on top, so a 384 kHz or 64-channel file stays under ~300 MB too.
+MAX_ANALYSIS_SAMPLES = 12 * 2**20
+
+#: libsndfile messages that mislead once the file is known to exist and was read
+_REASONS = {
+    # libsndfile says this when a stream (seen: MP3 cut to 100 bytes) ends before its first
+    # frame; we hand it bytes or an open file, so "does not exist" is never the cause
+    "File does not exist or is not a regular file (possibly a pipe?)": "truncated or malformed stream",
+    # its check that a header gave a sample rate and a channel count, reported as a bug of its own
+    "Internal error : SF_INFO struct incomplete": "invalid header (sample rate or channel count is zero)",
+}
 
 
 class DecodeError(ValueError):
@@ -22,58 +44,122 @@ class DecodeError(ValueError):
 
 @dataclass(frozen=True)
 class Audio:
-    """Decoded audio.
+    """Decoded audio, or the decoded excerpt of a longer file.
 
-    ``samples`` [shape=(frames, channels), dtype=float32] in [-1, 1] at
-    ``sample_rate`` Hz; ``format`` is libsndfile's container name in lower case
-    (``wav``, ``aiff``, ``flac``, ``ogg``, ``mp3``) and ``subtype`` its encoding
-    (``PCM_16``, ``FLOAT``, ``VORBIS``, …).
+    ``samples`` [shape=(frames, channels), dtype=float32], finite, nominally in
+    [-1, 1] (float files may exceed it), at ``sample_rate`` Hz; ``format`` is
+    libsndfile's container name in lower case (``wav``, ``aiff``, ``flac``,
+    ``ogg``, ``mp3``) and ``subtype`` its encoding (``PCM_16``, ``FLOAT``,
+    ``VORBIS``, …). ``total_frames`` is the whole file's frame count (from its
+    header) when ``samples`` is an excerpt of it, None when ``samples`` is all
+    of it. ``nonfinite`` counts the NaN and ±inf samples the file held, decoded
+    as 0.
     """
 
     samples: np.ndarray
     sample_rate: int
     format: str
     subtype: str
+    total_frames: int | None = None
+    nonfinite: int = 0
 
     @property
     def channels(self) -> int:
         return self.samples.shape[1]
 
     @property
-    def duration_s(self) -> float:
+    def is_excerpt(self) -> bool:
+        return self.total_frames is not None
+
+    @property
+    def analysed_s(self) -> float:
+        """Length of ``samples`` in seconds."""
         return self.samples.shape[0] / self.sample_rate
 
+    @property
+    def duration_s(self) -> float:
+        """Length of the whole file in seconds, excerpt or not."""
+        frames = self.samples.shape[0] if self.total_frames is None else self.total_frames
+        return frames / self.sample_rate
 
-def decode(data: bytes) -> Audio:
-    """Decode a whole file held in memory.
+
+def excerpt_frames(frames: int, sample_rate: int, channels: int) -> int:
+    """How many frames to decode from the start of a file: all of them, or the bounded excerpt.
+
+    Parameters
+    ----------
+    frames : int
+        the file's frame count as its header gives it.
+    sample_rate : int
+        in Hz, ≥ 1.
+    channels : int
+        ≥ 1.
+    """
+    return min(frames, int(MAX_ANALYSIS_SECONDS * sample_rate), MAX_ANALYSIS_SAMPLES // channels)
+
+
+def decode(source: bytes | BinaryIO) -> Audio:
+    """Decode a file held in memory, or read from an open binary file, up to the excerpt bound.
+
+    Parameters
+    ----------
+    source : bytes or binary file object
+        the whole encoded file, or a file object with ``read``, ``seek`` and
+        ``tell`` (a local or fsspec file) positioned at its start; only the
+        header and the excerpt are read from it.
 
     Raises
     ------
     DecodeError
-        for empty input, unrecognised or unsupported formats, and files that
-        hold no audio frames.
+        for empty input, unrecognised or unsupported formats, invalid headers,
+        and files that hold no audio frames.
     """
-    if not data:
-        raise DecodeError("empty file (0 bytes)")
+    if isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise DecodeError("empty file (0 bytes)")
+        source = io.BytesIO(source)
     try:
-        with sf.SoundFile(io.BytesIO(data)) as f:
-            samples = f.read(dtype="float32", always_2d=True)
-            audio = Audio(samples, int(f.samplerate), f.format.lower(), f.subtype)
+        with sf.SoundFile(source) as f:
+            if f.channels < 1 or f.samplerate < 1:
+                raise DecodeError(f"invalid header: {f.channels} channels at {f.samplerate} Hz")
+            wanted = excerpt_frames(f.frames, f.samplerate, f.channels)
+            samples = f.read(wanted, dtype="float32", always_2d=True)
+            # fewer frames than asked for means the data ended first: what was read is all there is
+            total = f.frames if samples.shape[0] == wanted < f.frames else None
+            audio = Audio(samples, int(f.samplerate), f.format.lower(), f.subtype, total,
+                          zero_nonfinite(samples))
+    except DecodeError:
+        raise
     except sf.LibsndfileError as exc:
         raise DecodeError(f"not decodable audio: {_libsndfile_reason(exc)}") from None
     except (RuntimeError, ValueError, TypeError, MemoryError) as exc:
         raise DecodeError(f"not decodable audio: {type(exc).__name__}: {exc}") from None
     if audio.samples.shape[0] == 0:
         raise DecodeError(f"no audio frames in {audio.format} file (header only or truncated)")
-    if audio.channels == 0 or audio.sample_rate <= 0:
-        raise DecodeError(f"invalid header: {audio.channels} channels at {audio.sample_rate} Hz")
     return audio
+
+
+def zero_nonfinite(samples: np.ndarray) -> int:
+    """Set NaN and ±inf samples to 0 in place, so they cannot poison peak, loudness or key.
+
+    Only float files can hold them (an integer PCM file decodes to finite values).
+
+    Returns
+    -------
+    int
+        how many samples were set to 0.
+    """
+    bad = ~np.isfinite(samples)
+    count = int(np.count_nonzero(bad))
+    if count:
+        samples[bad] = 0.0
+    return count
 
 
 def _libsndfile_reason(exc: sf.LibsndfileError) -> str:
     # soundfile prefixes "Error opening <_io.BytesIO object at 0x…>: ", which says nothing to a user
-    message = str(exc.error_string if hasattr(exc, "error_string") else exc)
-    return message.strip().rstrip(".") or "unknown libsndfile error"
+    message = str(exc.error_string if hasattr(exc, "error_string") else exc).strip().rstrip(".")
+    return _REASONS.get(message, message) or "unknown libsndfile error"
 
 
 def to_analysis_mono(audio: Audio, *, sr: int = ANALYSIS_RATE) -> np.ndarray:

@@ -37,6 +37,8 @@ SAMPLES = pa.schema([
     ("declared_root", pa.string()),
     ("embedding", pa.list_(pa.float32())),
     ("error", pa.string()),
+    # what a user must know to trust an analysed row: an excerpt of a long file, NaN samples zeroed
+    ("notes", pa.string()),
     ("analysis_version", pa.string()),
     ("indexed_at", pa.timestamp("us")),
 ])

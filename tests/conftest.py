@@ -1,12 +1,20 @@
-"""Shared fixtures: small seeded sample libraries written by the project's own code."""
+"""Shared fixtures: small seeded sample libraries written by the project's own code, and an S3 bucket."""
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from sampledex.pipeline import demo
+
+#: what s3fs (in tests, CLI subprocesses and Dask workers) reads to sign requests to the moto server
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_DEFAULT_REGION": "us-east-1"}
+#: WAV objects in the ``bucket`` fixture
+N_S3_OBJECTS = 1000
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +23,40 @@ def small_library(tmp_path_factory):
     specs = demo.library_specs(10, seed=11, key_order=("A minor", "C major"), max_seconds=4.0)
     folder = demo.write_library(tmp_path_factory.mktemp("library"), specs)
     return folder, specs
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on loopback (real HTTP), for the whole session; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def bucket(s3_server):
+    """Bucket ``lib``: N_S3_OBJECTS short WAV objects under nested prefixes, plus a non-audio object.
+
+    Shared by every test of the session: tests read it and must not change it.
+    Returns (s3fs filesystem, endpoint URL).
+    """
+    import s3fs
+
+    fs = s3fs.S3FileSystem(endpoint_url=s3_server, key="testing", secret="testing")
+    fs.mkdir("lib")
+    rng = np.random.default_rng(5)
+    t = np.arange(2205) / 22050
+    for i in range(N_S3_OBJECTS):
+        buf = io.BytesIO()
+        freq = 110.0 * 2 ** (rng.integers(36) / 12)
+        sf.write(buf, (0.4 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 22050, format="WAV")
+        fs.pipe(f"lib/pack{i % 4}/sub{i % 7}/s{i:04d}.wav", buf.getvalue())
+    fs.pipe("lib/README.txt", b"not a sample")
+    return fs, s3_server
 
 
 def write_tone(path, *, seconds: float = 0.5, sr: int = 22050, freq: float = 440.0, channels: int = 1,

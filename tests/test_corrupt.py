@@ -103,17 +103,19 @@ ERROR_KINDS = [
     # 'not decodable audio: Channel count is zero'  (fmt chunk's nChannels patched to 0;
     # libsndfile rejects it before decode's own "invalid header" check could see it)
     Kind("wav_zero_channels.wav", _patched(WAV, 22, "<H", 0), "not decodable audio: ", "channel count is zero"),
-    # 'not decodable audio: Internal error : SF_INFO struct incomplete'  (fmt's nSamplesPerSec
-    # and nAvgBytesPerSec patched to 0)
-    Kind("wav_rate_zero.wav", _patched(_patched(WAV, 24, "<I", 0), 28, "<I", 0), "not decodable audio: ", None),
+    # 'not decodable audio: invalid header (sample rate or channel count is zero)'  (fmt's
+    # nSamplesPerSec and nAvgBytesPerSec patched to 0; libsndfile says "Internal error : SF_INFO
+    # struct incomplete", which decode translates)
+    Kind("wav_rate_zero.wav", _patched(_patched(WAV, 24, "<I", 0), 28, "<I", 0), "not decodable audio: ",
+         "sample rate"),
     # 'not decodable audio: Format not recognised'
     Kind("web_page.aiff", b"<!DOCTYPE html>\n<html><head><title>Sample pack</title></head>"
                           b"<body><p>Download</p></body></html>\n", "not decodable audio: ", "not recognised"),
     # 'not decodable audio: Format not recognised'
     Kind("metadata.ogg", b'{"name": "kick", "bpm": 128, "tags": ["drums", "808"]}\n',
          "not decodable audio: ", "not recognised"),
-    # 'not decodable audio: File does not exist or is not a regular file (possibly a pipe?)'
-    # -- an error row as it should be, but the reason is misleading (see the xfail test below)
+    # 'not decodable audio: truncated or malformed stream'  (libsndfile says "File does not exist or
+    # is not a regular file (possibly a pipe?)", which decode translates: the bytes were read fine)
     Kind("mp3_first_100_bytes.mp3", MP3[:100], "not decodable audio: ", None),
 ]
 
@@ -269,8 +271,7 @@ def test_read_failure_on_memory_filesystem():
     assert row["error"].startswith("read failed:"), row["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="decode passes libsndfile's 'File does not exist or is not a regular "
-                                       "file' through for an MP3 truncated to 100 bytes that was read fine")
 def test_truncated_mp3_reason_does_not_claim_the_file_is_missing():
     message = _decode_error(MP3[:100])
     assert "does not exist" not in message
+    assert message == "not decodable audio: truncated or malformed stream"

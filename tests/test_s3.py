@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
+from conftest import CREDENTIALS, N_S3_OBJECTS  # the s3_server and bucket fixtures live there too
 
 pytestmark = pytest.mark.slow
 SAMPLEDEX = str(Path(sys.executable).with_name("sampledex"))
-N_OBJECTS = 1000
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def bucket(s3_server):
-    """A bucket holding 1,000 short WAV objects under nested prefixes, plus a non-audio object."""
-    import s3fs
-
-    fs = s3fs.S3FileSystem(endpoint_url=s3_server, key="testing", secret="testing")
-    fs.mkdir("lib")
-    rng = np.random.default_rng(5)
-    t = np.arange(2205) / 22050
-    for i in range(N_OBJECTS):
-        buf = io.BytesIO()
-        freq = 110.0 * 2 ** (rng.integers(36) / 12)
-        sf.write(buf, (0.4 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 22050, format="WAV")
-        fs.pipe(f"lib/pack{i % 4}/sub{i % 7}/s{i:04d}.wav", buf.getvalue())
-    fs.pipe("lib/README.txt", b"not a sample")
-    return fs, s3_server
+N_OBJECTS = N_S3_OBJECTS
 
 
 def run(*args: str, expect: int = 0) -> subprocess.CompletedProcess:
