@@ -9,10 +9,11 @@
       LOCK                        held by the one ``index`` run writing, if any
 
 Every file is written under a temporary name that DuckDB's globs never match
-and renamed into place, so a reader sees a part whole or not at all and a crash
-leaves nothing half-written. Nothing is rewritten: the ``samples`` view picks
-each path's newest row and drops removed paths, so an interrupted run's finished
-parts count as done and a rerun continues from them.
+(``.NAME.parquet.HEX.tmp``) and renamed into place, so a reader sees a part
+whole or not at all and a crash leaves nothing half-written; the temporary
+files of a killed writer are deleted by the next one. Nothing is rewritten:
+the ``samples`` view picks each path's newest row and drops removed paths, so
+an interrupted run's finished parts count as done and a rerun continues from them.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ DEFAULT_CATALOG = "catalog"
 SQL_FILES = ("keys.sql", "macros.sql", "views.sql")
 #: statements a read-only query may run
 READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
-_FOLDERS = {"samples": schema.SAMPLES, "removals": schema.REMOVALS, "runs": schema.RUNS}
+#: the catalog's folders and their schemas; ``samples`` last, as :meth:`Catalog.create` needs
+_FOLDERS = {"removals": schema.REMOVALS, "runs": schema.RUNS, "samples": schema.SAMPLES}
+#: the empty part that carries a folder's schema
+_SCHEMA_PART = "schema.parquet"
 
 
 class CatalogError(RuntimeError):
@@ -56,9 +60,18 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+#: what :func:`_temporary_name` makes, for finding the ones a killed writer left
+_TEMPORARY_GLOB = ".*.parquet.*.tmp"
+
+
+def _temporary_name(path: Path) -> Path:
+    """A hidden name beside ``path`` that no ``*.parquet`` glob matches."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+
 def write_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file so that it appears complete or not at all."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = _temporary_name(path)
     try:
         pq.write_table(table, tmp, compression="zstd")
         with open(tmp, "rb") as f:
@@ -75,19 +88,31 @@ class Catalog:
         self.root = Path(location or default_location()).absolute()
 
     def exists(self) -> bool:
-        return (self.root / "samples").is_dir()
+        """Whether every view can be read: the last thing :meth:`create` writes is there."""
+        return (self.root / "samples" / _SCHEMA_PART).is_file()
 
     def create(self) -> None:
         """Make the folders, each with an empty part that carries the schema.
 
         The empty parts keep DuckDB's globs from failing on a catalog that has
-        no rows yet.
+        no rows yet. ``samples``' part comes last, so a reader that finds it
+        (:meth:`exists`) finds every folder's, never a glob that matches nothing.
         """
         for folder, table_schema in _FOLDERS.items():
             (self.root / folder).mkdir(parents=True, exist_ok=True)
-            empty = self.root / folder / "schema.parquet"
+            empty = self.root / folder / _SCHEMA_PART
             if not empty.exists():
                 write_atomic(table_schema.empty_table(), empty)
+
+    def remove_leftovers(self) -> None:
+        """Delete the temporary files of writers that were killed mid-write.
+
+        Call it only while holding the lock: a live writer's temporary file
+        looks the same.
+        """
+        for folder in _FOLDERS:
+            for path in (self.root / folder).glob(_TEMPORARY_GLOB):
+                path.unlink(missing_ok=True)
 
     def write(self, folder: str, table: pa.Table, name: str) -> Path:
         """Add one immutable part to ``samples``, ``removals`` or ``runs``."""
@@ -140,17 +165,43 @@ class Catalog:
                        "FROM samples").fetchall()
         return {r[0]: tuple(r[1:]) for r in rows}
 
+    def rows(self, paths: list[str]) -> pa.Table:
+        """The current rows of ``paths`` (those in the catalog), with every column the ``samples`` view has.
+
+        Not cast to :data:`schema.SAMPLES`: in a catalog begun before a column
+        was added, the view may lack it.
+        """
+        con = self.connect(read_only=True)
+        return con.sql("SELECT * FROM samples WHERE path IN (SELECT unnest($paths::VARCHAR[]))",
+                       params={"paths": paths}).to_arrow_table()
+
     # -- the writer's lock ---------------------------------------------------
 
     def lock(self) -> "CatalogLock":
         return CatalogLock(self.root / "LOCK")
 
 
+def _is_zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but was not reaped (read from Linux's ``/proc``; False elsewhere).
+
+    A killed ``index`` whose parent never reaps it (a container whose PID 1 is
+    no init) stays a zombie and still answers ``kill(pid, 0)``: its lock is stale all the same.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # the state follows the parenthesised name
+
+
 class CatalogLock:
     """One writer at a time: an ``O_EXCL`` lock file naming its holder.
 
-    A lock left by a process that no longer runs on this host is stale and is
-    taken over; a live holder makes a second writer fail at once.
+    A lock left by a process that no longer runs on this host (exited, killed,
+    or killed and never reaped) is stale and is taken over; a live holder makes
+    a second writer fail at once. Not covered: two writers that take over the
+    same stale lock in the same instant may both win, and a holder's pid reused
+    by another process keeps a stale lock looking held until it is deleted.
     """
 
     def __init__(self, path: Path):
@@ -169,13 +220,14 @@ class CatalogLock:
             return True
         if info.get("host") != socket.gethostname():
             return True  # cannot tell for another machine: treat as held
+        pid = int(info["pid"])
         try:
-            os.kill(int(info["pid"]), 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             return False
         except PermissionError:
             return True
-        return True
+        return not _is_zombie(pid)
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,23 +1,49 @@
-"""The ``index`` run: manifest ──► diff against the catalog ──► partitions ──► Dask ──► Parquet parts.
+"""The ``index`` run: manifest ──► diff against the catalog ──► copies ──► partitions ──► Dask ──► Parquet parts.
 
 Partitions are the unit of work, of retry and of output. Each is one Dask task
 that reads and analyses its files on a worker and returns their rows; the
 client writes each as one catalog part the moment it arrives, so an
 interrupted run keeps every finished partition and the next run only analyses
 what is left.
+
+Copies. A new or changed file whose bytes the catalog has already analysed
+(a copy, a move, a touched file, an object uploaded again) gets a copy of that
+row under its own path and identity instead of an analysis. Its hash comes
+from the listing where that is the MD5 (an S3 single-part ETag: nothing is
+read); otherwise the workers read and hash it, but only if its size equals that
+of a reusable row, so a new file of a new size costs one read, not two.
+
+What change detection sees. A file counts as unchanged when its size, mtime
+and ETag are those its row was written with; nothing is read to check that.
+
+- Changed metadata over the same bytes (``touch``, a copy that sets a new mtime,
+  a move, a re-upload): the file is re-read, but its content hash finds its row
+  and it is not analysed again.
+- Changed bytes under the same metadata (a same-length rewrite whose mtime is
+  then restored, as ``cp -p``, ``rsync -t`` or ``touch -r`` do): *not seen* on a
+  local file system or any source without a content ETag, because seeing it
+  means reading every file on every run; ``--full`` does that. On S3 the ETag
+  changes with the bytes, so there it is seen.
+
+A killed run writes no ``runs`` row: that log holds finished runs and what
+they did. The parts a killed run finished stay in the catalog (their names
+carry its run id) and count as ``skipped`` for the run that follows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 import logging
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
+import fsspec
 import pyarrow as pa
 
 from . import analyze, catalog as catalog_mod, schema, sources
@@ -41,18 +67,34 @@ class Plan:
 
 @dataclass
 class RunSummary:
+    """What a run did, for the CLI's summary and the ``runs`` log.
+
+    ``skipped`` counts every file that was not analysed because its analysis
+    was already in the catalog: ``reused`` of them are new or changed files
+    recognised by content hash (copies, moves, touched files) whose row was
+    copied; the rest are unchanged. ``hashed`` counts files read only to
+    compute that hash.
+    """
+
     run_id: str
     started_at: object
     finished_at: object = None
     seen: int = 0
     analysed: int = 0
     skipped: int = 0
+    reused: int = 0
+    hashed: int = 0
     failed: int = 0
     removed: int = 0
     elapsed_s: float = 0.0
     startup_s: float = 0.0
     analysis_s: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def stamp(self) -> str:
+        """Start time (UTC, to the second) as it appears in the names of the run's files."""
+        return self.started_at.strftime("%Y%m%dT%H%M%S")
 
     @property
     def files_per_s(self) -> float:
@@ -65,6 +107,7 @@ class RunSummary:
         return (self.analysed + self.failed) / self.analysis_s if self.analysis_s > 0 else 0.0
 
     def record(self) -> pa.Table:
+        """The run's row of ``runs`` (its columns are a contract: ``reused`` is inside ``skipped``)."""
         return pa.Table.from_pylist([{
             "run_id": self.run_id, "started_at": self.started_at, "finished_at": self.finished_at,
             "seen": self.seen, "analysed": self.analysed, "skipped": self.skipped,
@@ -72,13 +115,17 @@ class RunSummary:
         }], schema=schema.RUNS)
 
     def text(self) -> str:
+        skipped = (f"{self.skipped - self.reused} unchanged, {self.reused} reused by content hash: "
+                   "copied, moved or touched" if self.reused else "unchanged")
         lines = [
-            f"files seen {self.seen}, analysed {self.analysed}, skipped {self.skipped} (unchanged), "
+            f"files seen {self.seen}, analysed {self.analysed}, skipped {self.skipped} ({skipped}), "
             f"failed {self.failed}, removed {self.removed}",
             f"elapsed {self.elapsed_s:.1f} s (workers start {self.startup_s:.1f} s, analysis "
             f"{self.analysis_s:.1f} s), {self.files_per_s:.1f} files/s "
             f"({self.analysis_files_per_s:.1f} files/s once started)",
         ]
+        if self.hashed:
+            lines.append(f"read {self.hashed} new or changed files to compare content hashes with the catalog")
         lines += [f"  failed: {path}: {why}" for path, why in self.failures[:20]]
         if len(self.failures) > 20:
             lines.append(f"  … and {len(self.failures) - 20} more: "
@@ -113,21 +160,99 @@ def _is_current(entry: FileEntry, row: tuple, version: str) -> bool:
     return (size, mtime, etag, row_version) == (entry.size, entry.mtime, entry.etag, version)
 
 
+@dataclass
+class Reusable:
+    """Catalog rows whose analysis a byte-identical file may take: current version, no error.
+
+    ``by_hash`` maps a content hash to one path holding such a row; ``sizes``
+    are those rows' file sizes in bytes: a file of any other size cannot match
+    one, so it is not read for its hash.
+    """
+
+    by_hash: dict[str, str] = field(default_factory=dict)
+    sizes: set[int] = field(default_factory=set)
+
+
+def reusable(current: dict[str, tuple], version: str) -> Reusable:
+    """The rows of ``current`` (``Catalog.identities()``) that a copy may reuse."""
+    result = Reusable()
+    for path, (size, _mtime, _etag, content_hash, row_version, error) in sorted(current.items()):
+        if content_hash and row_version == version and error is None:
+            result.by_hash.setdefault(content_hash, path)  # sorted: the same row every run
+            result.sizes.add(size)
+    return result
+
+
+#: protocols whose listing's ETag is the MD5 of a single-part upload, i.e. our content hash
+_MD5_ETAG_PROTOCOLS = ("s3://", "s3a://")
+#: a multipart upload's ETag ends in "-N" and is no MD5 of the bytes
+_MD5_ETAG = re.compile(r"[0-9a-f]{32}")
+
+
+def listed_hash(entry: FileEntry) -> str | None:
+    """A file's content hash as its listing gives it, without reading it; None when it does not.
+
+    S3's ETag of a single-part upload is its MD5. Some 32-digit ETags are not
+    (server-side encryption with KMS or customer keys): such an ETag matches no
+    catalog row, so it costs an analysis, never a wrong row.
+    """
+    if entry.path.startswith(_MD5_ETAG_PROTOCOLS) and entry.etag and _MD5_ETAG.fullmatch(entry.etag):
+        return entry.etag
+    return None
+
+
+def hash_files(fs: fsspec.AbstractFileSystem, entries: list[FileEntry]) -> list[str | None]:
+    """Content hashes of files, read where this runs (a worker); None for a file that cannot be read.
+
+    An unreadable file is then analysed, and its analysis records why it failed.
+    """
+    return [_read_hash(fs, entry) for entry in entries]
+
+
+def _read_hash(fs: fsspec.AbstractFileSystem, entry: FileEntry) -> str | None:
+    try:  # streamed: a worker's memory stays one chunk, however long the file
+        with fs.open(entry.fs_path, "rb", block_size=analyze.STREAM_CHUNK_BYTES) as f:
+            return analyze.stream_hash(f)
+    except (OSError, ValueError):
+        return None
+
+
+def copied_rows(catalog: catalog_mod.Catalog, matches: list[tuple[FileEntry, str]], method: str) -> pa.Table:
+    """Rows for files whose bytes the catalog has analysed under another path or identity.
+
+    ``matches`` pairs each file with the catalog path whose row it copies: the
+    analysis columns come from that row, the identity columns (path, source,
+    size, mtime, ETag, version, indexed_at) from the file, as an analysis would set them.
+    """
+    originals = {r["path"]: r for r in catalog.rows(sorted({path for _, path in matches})).to_pylist()}
+    rows = [{**originals[path], **analyze.identity_columns(entry, method)} for entry, path in matches]
+    return pa.Table.from_pylist(rows, schema=schema.SAMPLES)
+
+
 #: decoding cost per byte relative to PCM: compressed formats hold more audio per byte
 _COST_PER_BYTE = {".mp3": 8.0, ".ogg": 8.0, ".oga": 8.0, ".flac": 2.0}
+#: a file's fixed cost (opening it, a row) in the units of one PCM byte
+_COST_PER_FILE = 4096
 
 
 def estimated_cost(entry: FileEntry) -> float:
-    """Relative analysis cost of a file, from its size and format (for load balance only)."""
-    return entry.size * _COST_PER_BYTE.get(os.path.splitext(entry.path)[1].lower(), 1.0) + 4096
+    """Relative cost of analysing a file, from its size and format (for load balance only)."""
+    return entry.size * _COST_PER_BYTE.get(os.path.splitext(entry.path)[1].lower(), 1.0) + _COST_PER_FILE
 
 
-def partitions(entries: list[FileEntry], workers: int) -> list[list[FileEntry]]:
+def read_cost(entry: FileEntry) -> float:
+    """Relative cost of reading and hashing a file: its size, whatever its format (for load balance only)."""
+    return entry.size + _COST_PER_FILE
+
+
+def partitions(entries: list[FileEntry], workers: int,
+               cost: Callable[[FileEntry], float] = estimated_cost) -> list[list[FileEntry]]:
     """Groups of files of about equal cost, about eight per worker, within size bounds; costliest first.
 
     Libraries cluster long loops in one folder and short hits in another, so
     cutting the sorted path list into runs would leave one worker with all the
     long files at the end; instead the costliest file goes to the cheapest group.
+    ``cost`` is relative work per file: :func:`estimated_cost` to analyse, :func:`read_cost` to hash.
     """
     if not entries:
         return []
@@ -136,11 +261,11 @@ def partitions(entries: list[FileEntry], workers: int) -> list[list[FileEntry]]:
     count = -(-len(entries) // size)
     heap = [(0.0, i) for i in range(count)]
     groups: list[list[FileEntry]] = [[] for _ in range(count)]
-    for entry in sorted(entries, key=estimated_cost, reverse=True):
-        cost, i = heapq.heappop(heap)
+    for entry in sorted(entries, key=cost, reverse=True):
+        total, i = heapq.heappop(heap)
         groups[i].append(entry)
-        heapq.heappush(heap, (cost + estimated_cost(entry), i))
-    groups.sort(key=lambda g: sum(map(estimated_cost, g)), reverse=True)
+        heapq.heappush(heap, (total + cost(entry), i))
+    groups.sort(key=lambda g: sum(map(cost, g)), reverse=True)
     return [sorted(g, key=lambda e: e.path) for g in groups]
 
 
@@ -168,10 +293,92 @@ def _worker_count(client) -> int:
     return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
 
 
+def _filesystems(urls: list[str], storage_options: dict | None) -> dict[str, fsspec.AbstractFileSystem]:
+    """Each source's filesystem, by the source's catalog spelling (``FileEntry.source``)."""
+    result = {}
+    for url in urls:
+        fs, root = sources.open_source(url, storage_options)
+        result[sources.catalog_path(fs, root)] = fs
+    return result
+
+
+def _tasks(entries: list[FileEntry], filesystems: dict, workers: int,
+           cost: Callable[[FileEntry], float]) -> list[tuple[fsspec.AbstractFileSystem, list[FileEntry]]]:
+    """Partitions of ``entries``, each with the filesystem its files are read from."""
+    return [(filesystems[src], part)
+            for src in sorted({e.source for e in entries})
+            for part in partitions([e for e in entries if e.source == src], workers, cost)]
+
+
+def _part_names(summary: RunSummary) -> Iterator[str]:
+    """Names of the run's ``samples`` parts, unique within the catalog: start time, run id, sequence."""
+    return (f"part-{summary.stamp}-{summary.run_id}-{seq:05d}" for seq in itertools.count())
+
+
+def _reuse(catalog: catalog_mod.Catalog, summary: RunSummary, entries: list[FileEntry], known: Reusable,
+           hashes: dict[str, str], method: str, names: Iterator[str]) -> list[FileEntry]:
+    """Write copied rows for the files whose hash the catalog knows; returns the files left to analyse."""
+    matches = [(e, known.by_hash[hashes[e.path]]) for e in entries if hashes.get(e.path) in known.by_hash]
+    if not matches:
+        return entries
+    catalog.write("samples", copied_rows(catalog, matches, method), next(names))
+    summary.reused += len(matches)
+    summary.skipped += len(matches)
+    matched = {e.path for e, _ in matches}
+    return [e for e in entries if e.path not in matched]
+
+
+def _hash_on_cluster(client, entries: list[FileEntry], filesystems: dict) -> dict[str, str]:
+    """``path -> content hash`` of files read by the workers: in parallel, and where the data is.
+
+    A task that fails leaves its files out: they are analysed instead.
+    """
+    from distributed import as_completed
+
+    futures = {client.submit(hash_files, fs, part, retries=2, pure=False): part
+               for fs, part in _tasks(entries, filesystems, _worker_count(client), read_cost)}
+    hashes = {}
+    for future, result in as_completed(futures, with_results=True, raise_errors=False):
+        if future.status == "finished":
+            hashes.update((e.path, h) for e, h in zip(futures[future], result) if h)
+    return hashes
+
+
 def _failed_partition_rows(entries: list[FileEntry], method: str, exc: BaseException) -> pa.Table:
     why = f"worker failed: {type(exc).__name__}: {exc}"
     rows = [{**analyze.identity_columns(e, method), "error": why} for e in entries]
     return pa.Table.from_pylist(rows, schema=schema.SAMPLES)
+
+
+def _analyse(client, catalog: catalog_mod.Catalog, summary: RunSummary, entries: list[FileEntry],
+             filesystems: dict, method: str, names: Iterator[str], progress: bool | None) -> None:
+    """Analyse files on the workers, writing each partition as one part the moment it arrives."""
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    futures = {client.submit(analyze.analyze_partition, fs, part, method=method, retries=2, pure=False): part
+               for fs, part in _tasks(entries, filesystems, _worker_count(client), estimated_cost)}
+    with tqdm(total=len(entries), unit="file", desc="indexing",
+              disable=None if progress is None else not progress) as bar:
+        for future, table in as_completed(futures, with_results=True, raise_errors=False):
+            part = futures[future]
+            if future.status == "error":
+                table = _failed_partition_rows(part, method, future.exception())
+            catalog.write("samples", table, next(names))
+            errors = table.column("error").to_pylist()
+            failures = [(p, e) for p, e in zip(table.column("path").to_pylist(), errors) if e]
+            summary.failures += failures
+            summary.analysed += table.num_rows - len(failures)
+            bar.update(len(part))
+
+
+def _record_removals(catalog: catalog_mod.Catalog, summary: RunSummary, removed: list[str]) -> None:
+    if removed:
+        now = catalog_mod.utcnow()
+        catalog.write("removals", pa.Table.from_pylist(
+            [{"path": p, "removed_at": now} for p in removed], schema=schema.REMOVALS),
+            f"removed-{summary.stamp}-{summary.run_id}")
+        summary.removed = len(removed)
 
 
 def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str | None = None,
@@ -181,61 +388,45 @@ def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str |
     """Index sources into a catalog; returns the run's summary (also written to ``runs``).
 
     ``client`` reuses a running Dask client (tests, notebooks); otherwise one is
-    made from ``scheduler`` or a local cluster of ``workers`` processes.
-    """
-    from distributed import as_completed
-    from tqdm import tqdm
+    made from ``scheduler`` or a local cluster of ``workers`` processes, and
+    only if some file has to be read.
 
+    Order of work: the plan; rows copied for files whose listed hash (S3 ETag)
+    the catalog knows; on the workers, the hashes of the remaining files whose
+    size some reusable row has, and rows copied for those that match; on the
+    workers, the analysis of the rest; removals; the ``runs`` row last.
+    """
     t0 = time.perf_counter()
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=catalog_mod.utcnow())
+    names = _part_names(summary)
     catalog.create()
     with catalog.lock():
+        catalog.remove_leftovers()
         manifest = sources.list_sources(urls, storage_options)
         version = analyze.analysis_version(method)
-        todo = plan(manifest, catalog.identities(), version, full=full)
+        current = catalog.identities()
+        todo = plan(manifest, current, version, full=full)
         summary.seen, summary.skipped = len(manifest), len(todo.unchanged)
-        fs_by_source = {}
-        for url in urls:
-            fs, root = sources.open_source(url, storage_options)
-            fs_by_source[sources.catalog_path(fs, root)] = fs
-
-        if todo.analyse:
+        known = Reusable() if full else reusable(current, version)
+        listed = {e.path: h for e in todo.analyse if (h := listed_hash(e))}
+        pending = _reuse(catalog, summary, todo.analyse, known, listed, method, names)
+        if pending:
+            filesystems = _filesystems(urls, storage_options)
             with contextlib.ExitStack() as stack:
                 if client is None:
                     client = stack.enter_context(dask_client(scheduler, workers))
                 client.run(analyze.warm_up, method)  # imports and model load, once per worker
                 t_started = time.perf_counter()
                 summary.startup_s = t_started - t0
-                groups = [(fs_by_source[src], part)
-                          for src in sorted({e.source for e in todo.analyse})
-                          for part in partitions([e for e in todo.analyse if e.source == src],
-                                                 _worker_count(client))]
-                futures = {client.submit(analyze.analyze_partition, fs, part, method=method,
-                                         retries=2, pure=False): part
-                           for fs, part in groups}
-                stamp = summary.started_at.strftime("%Y%m%dT%H%M%S")
-                with tqdm(total=len(todo.analyse), unit="file", desc="indexing", disable=None if progress is None else not progress) as bar:
-                    for seq, (future, table) in enumerate(as_completed(futures, with_results=True,
-                                                                        raise_errors=False)):
-                        part = futures[future]
-                        if future.status == "error":
-                            table = _failed_partition_rows(part, method, future.exception())
-                        catalog.write("samples", table, f"part-{stamp}-{summary.run_id}-{seq:05d}")
-                        errors = table.column("error").to_pylist()
-                        failures = [(p, e) for p, e in zip(table.column("path").to_pylist(), errors) if e]
-                        summary.failures += failures
-                        summary.analysed += table.num_rows - len(failures)
-                        bar.update(len(part))
+                candidates = [e for e in pending if e.size in known.sizes]
+                summary.hashed = len(candidates)
+                hashes = _hash_on_cluster(client, candidates, filesystems)
+                pending = _reuse(catalog, summary, pending, known, hashes, method, names)
+                _analyse(client, catalog, summary, pending, filesystems, method, names, progress)
                 summary.analysis_s = time.perf_counter() - t_started
-
         summary.failed = len(summary.failures)
-        if todo.removed:
-            now = catalog_mod.utcnow()
-            catalog.write("removals", pa.Table.from_pylist(
-                [{"path": p, "removed_at": now} for p in todo.removed], schema=schema.REMOVALS),
-                f"removed-{summary.started_at.strftime('%Y%m%dT%H%M%S')}-{summary.run_id}")
-            summary.removed = len(todo.removed)
+        _record_removals(catalog, summary, todo.removed)
         summary.finished_at = catalog_mod.utcnow()
         summary.elapsed_s = time.perf_counter() - t0
-        catalog.write("runs", summary.record(), f"run-{summary.started_at.strftime('%Y%m%dT%H%M%S')}-{summary.run_id}")
+        catalog.write("runs", summary.record(), f"run-{summary.stamp}-{summary.run_id}")
     return summary

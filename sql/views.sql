@@ -7,7 +7,7 @@
 
 -- Every row ever written, newest and superseded alike.
 CREATE OR REPLACE VIEW sample_history AS
-SELECT * FROM read_parquet(getvariable('sampledex_catalog') || '/samples/*.parquet');
+SELECT * FROM read_parquet(getvariable('sampledex_catalog') || '/samples/*.parquet', union_by_name = true);
 
 CREATE OR REPLACE VIEW removals AS
 SELECT * FROM read_parquet(getvariable('sampledex_catalog') || '/removals/*.parquet');
