@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     except catalog_mod.CatalogLocked as exc:
         print(f"sampledex: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    except (catalog_mod.CatalogError, sources.SourceError, duckdb.Error) as exc:
+    except (catalog_mod.CatalogError, sources.SourceError, graph.ClusterError, duckdb.Error) as exc:
         print(f"sampledex: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:

@@ -269,6 +269,14 @@ def partitions(entries: list[FileEntry], workers: int,
     return [sorted(g, key=lambda e: e.path) for g in groups]
 
 
+#: how long a run waits for an existing cluster to have at least one worker (s)
+WORKER_WAIT_S = 60
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster asked for cannot run the work (unreachable, no workers)."""
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator:
     """A client on an existing scheduler, or on a local cluster of single-threaded processes."""
@@ -276,7 +284,16 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler, timeout="30s") as client:
+        try:
+            client = Client(scheduler, timeout="30s")
+        except OSError as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            try:
+                client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+            except TimeoutError:
+                raise ClusterError(f"the Dask scheduler at {scheduler} has no workers "
+                                   f"(waited {WORKER_WAIT_S} s)") from None
             yield client
         return
     n = workers or os.cpu_count() or 1

@@ -118,3 +118,15 @@ def test_analyze_prints_rows_without_a_catalog(small_library, tmp_path):
 def test_missing_source_fails_the_run(tmp_path):
     proc = run("index", str(tmp_path / "nope"), "--catalog", str(tmp_path / "catalog"), expect=1)
     assert "does not exist" in proc.stderr
+
+
+def test_an_unreachable_scheduler_fails_the_run_with_a_clear_message(small_library, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder, _ = small_library
+    proc = run("index", str(folder), "--catalog", str(tmp_path / "c"), "--scheduler", f"tcp://127.0.0.1:{port}",
+               expect=1)
+    assert "cannot reach the Dask scheduler" in proc.stderr and "Traceback" not in proc.stderr
