@@ -32,6 +32,8 @@ DEFAULT_KEY_METHOD = "cnn"
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
 STREAM_CHUNK_BYTES = 8 * 2**20
+#: shortest clip given a key (s)
+MIN_KEY_SECONDS = 0.05
 #: lowest sample rate with a BS.1770 loudness: above twice the K-weighting shelf's 1682 Hz (Hz)
 MIN_LOUDNESS_RATE = 3364
 
@@ -112,7 +114,14 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD) -> d
 
 
 def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD) -> KeyEstimate:
-    """The key of decoded audio; its mono mix and spectrogram are freed on return."""
+    """The key of decoded audio; its mono mix and spectrogram are freed on return.
+
+    Clips shorter than :data:`MIN_KEY_SECONDS` get no key: a few milliseconds hold
+    no pitch the front end can resolve (its window is 0.37 s), and an estimator
+    would still name one.
+    """
+    if audio.analysed_s < MIN_KEY_SECONDS:
+        return KeyEstimate(None, 0.0)
     return key_estimator(method)(frontend.logfreq_spectrogram(decode.to_analysis_mono(audio)))
 
 
@@ -132,7 +141,7 @@ def analysis_notes(audio: decode.Audio) -> str | None:
     """What a user must know to trust a row's features, or None.
 
     ``'excerpt: first 240.0 s of 3660.0 s analysed'`` when the file was longer
-    than the analysis bound; ``'12 NaN/inf samples set to 0'`` when a float file
+    than the analysis bound; ``'12 non-finite or out-of-range samples set to 0'`` when a float file
     held non-finite samples; both joined by ``'; '``. It is the catalog's
     ``notes`` column, not ``error``: the row is analysed.
     """
@@ -140,7 +149,7 @@ def analysis_notes(audio: decode.Audio) -> str | None:
     if audio.is_excerpt:
         notes.append(f"excerpt: first {audio.analysed_s:.1f} s of {audio.duration_s:.1f} s analysed")
     if audio.nonfinite:
-        notes.append(f"{audio.nonfinite} NaN/inf samples set to 0")
+        notes.append(f"{audio.nonfinite} non-finite or out-of-range samples set to 0")
     return "; ".join(notes) or None
 
 

@@ -35,7 +35,18 @@ def single_process_loop(folder: str, method: str) -> tuple[float, float, int]:
 
 
 def peak_rss_kib() -> int:
-    """Peak resident set size of the calling process so far, in KiB (Linux's unit for ``ru_maxrss``)."""
+    """Peak resident set size of the calling process so far, in KiB.
+
+    Read from ``VmHWM`` in ``/proc/self/status``: ``ru_maxrss`` carries a forked
+    parent's peak over into the child, which would inflate a worker's figure.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

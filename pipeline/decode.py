@@ -34,7 +34,7 @@ _REASONS = {
     # frame; we hand it bytes or an open file, so "does not exist" is never the cause
     "File does not exist or is not a regular file (possibly a pipe?)": "truncated or malformed stream",
     # its check that a header gave a sample rate and a channel count, reported as a bug of its own
-    "Internal error : SF_INFO struct incomplete": "invalid header (sample rate or channel count is zero)",
+    "Internal error : SF_INFO struct incomplete": "invalid header (sample rate or channel count is zero or out of range)",
 }
 
 

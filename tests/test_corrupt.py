@@ -103,7 +103,7 @@ ERROR_KINDS = [
     # 'not decodable audio: Channel count is zero'  (fmt chunk's nChannels patched to 0;
     # libsndfile rejects it before decode's own "invalid header" check could see it)
     Kind("wav_zero_channels.wav", _patched(WAV, 22, "<H", 0), "not decodable audio: ", "channel count is zero"),
-    # 'not decodable audio: invalid header (sample rate or channel count is zero)'  (fmt's
+    # 'not decodable audio: invalid header (sample rate or channel count is zero or out of range)'  (fmt's
     # nSamplesPerSec and nAvgBytesPerSec patched to 0; libsndfile says "Internal error : SF_INFO
     # struct incomplete", which decode translates)
     Kind("wav_rate_zero.wav", _patched(_patched(WAV, 24, "<I", 0), 28, "<I", 0), "not decodable audio: ",
