@@ -263,7 +263,7 @@ def plot(history: list[dict], report: metrics.KeyReport, out: Path) -> None:
     fig.tight_layout(); fig.savefig(out / "confusion.png", dpi=100); plt.close(fig)
 
 
-def train(features: FeatureSet, out: str | Path, *, epochs: int = 12, batch_size: int = 64, lr: float = 3e-3,
+def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size: int = 64, lr: float = 3e-3,
           seed: int = 0, threads: int | None = None, max_steps: int | None = None, log=print) -> Path:
     """Train (or resume) and write ``out/keycnn.pt`` (the best validation MIREX epoch's weights).
 

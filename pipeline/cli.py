@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also train on the rendered synthetic set (the default when no DATASET is given)")
     p.add_argument("--features", default="data/train-synth.npz", help="cache of the synthetic set's features")
     p.add_argument("--out", default="runs/keycnn", help="log, plots and checkpoints; rerun to resume")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--processes", type=int, default=2, help="rendering processes")
     p.add_argument("--max-steps", type=int, default=None, help="cap the steps per epoch (smoke tests)")
