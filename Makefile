@@ -7,7 +7,7 @@ N      ?= 500
 # Debian packages: FluidSynth and General MIDI soundfonts, for rendering training and test material
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 
-.PHONY: setup system-deps demo test test-fast bench bench-cnn train evaluate clean
+.PHONY: setup system-deps demo test test-fast bench bench-scale train evaluate clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -40,6 +40,10 @@ test-fast: setup
 bench: setup
 	$(BIN)/python -m sampledex.pipeline.bench --files $(N) --key-method classic
 	$(BIN)/python -m sampledex.pipeline.bench --files $(N) --key-method cnn
+
+# S3 (moto on loopback), a real scheduler with two workers, and a no-change rerun over 10,000 files
+bench-scale: setup
+	$(BIN)/python -m sampledex.pipeline.scalebench --files $(N)
 
 # Render the synthetic set, train (resumes where a stopped run left off), ship the weights.
 train: setup
