@@ -88,8 +88,12 @@ def main(argv: list[str] | None = None) -> None:
     local = timed_index([folder], method=args.key_method)
     rows.append(("local folder, local cluster", local))
 
+    import logging
+
     from moto.server import ThreadedMotoServer
     import s3fs
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per S3 request otherwise
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
