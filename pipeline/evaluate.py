@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import fsspec
 import numpy as np
 
-from sampledex.models import datasets, frontend, keys, metrics
+from sampledex.models import datasets, keys, metrics
 
 from . import analyze, decode
 
@@ -41,9 +41,7 @@ class Evaluation:
 def estimate_file(path: str, method: str, storage_options: dict | None = None):
     """The key estimate of one file, by the chain an ``index`` partition runs."""
     with fsspec.open(path, "rb", **(storage_options or {})) as f:
-        audio = decode.decode(f.read())
-    S = frontend.logfreq_spectrogram(decode.to_analysis_mono(audio))
-    return analyze.key_estimator(method)(S)
+        return analyze.estimate_key(decode.decode(f.read()), method)
 
 
 def evaluate(spec: str, method: str = analyze.DEFAULT_KEY_METHOD, *, progress=None) -> Evaluation:

@@ -17,6 +17,15 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 N_S3_OBJECTS = 1000
 
 
+@pytest.fixture(scope="module")
+def client():
+    """An in-process Dask cluster of two single-threaded workers, for fast run_index tests."""
+    from distributed import Client
+
+    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as c:
+        yield c
+
+
 @pytest.fixture(scope="session")
 def small_library(tmp_path_factory):
     """Ten seeded samples (two of each kind) in mixed formats, plus their specs."""

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 
 import pytest
-from distributed import Client
 
 from sampledex.pipeline import analyze, catalog as catalog_mod, graph
 from sampledex.pipeline.sources import FileEntry
@@ -66,12 +65,6 @@ def test_partitions_cover_every_file_once_within_bounds(n, workers):
         assert len(groups) >= 8 * workers  # enough groups to balance the workers
         costs = [sum(map(graph.estimated_cost, g)) for g in groups]
         assert max(costs) < 1.5 * min(costs)
-
-
-@pytest.fixture(scope="module")
-def client():
-    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as c:
-        yield c
 
 
 def test_run_index_writes_rows_then_skips_unchanged_and_drops_deleted(small_library, tmp_path, client):

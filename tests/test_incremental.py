@@ -13,7 +13,6 @@ import shutil
 import fsspec
 import pytest
 from conftest import write_tone
-from distributed import Client
 
 from sampledex.pipeline import analyze, catalog as catalog_mod, features, graph, schema
 from sampledex.pipeline.sources import FileEntry
@@ -21,12 +20,6 @@ from sampledex.pipeline.sources import FileEntry
 #: what a copied row takes from the file rather than from the row it copies
 IDENTITY = {"path", "source", "size_bytes", "mtime", "etag", "analysis_version", "indexed_at"}
 ANALYSIS = [c for c in schema.SAMPLES.names if c not in IDENTITY]
-
-
-@pytest.fixture(scope="module")
-def client():
-    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as c:
-        yield c
 
 
 @pytest.fixture
