@@ -38,8 +38,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
-	$(BIN)/python -m sampledex.pipeline.bench --files $(N) --key-method classic
-	$(BIN)/python -m sampledex.pipeline.bench --files $(N) --key-method cnn
+	$(BIN)/python -m sampledex.pipeline.bench --files $(N) --key-method classic cnn
 
 # S3 (moto on loopback), a real scheduler with two workers, and a no-change rerun over 10,000 files
 bench-scale: setup
@@ -47,7 +46,7 @@ bench-scale: setup
 
 # Render the synthetic set, train (resumes where a stopped run left off), ship the weights.
 train: setup
-	$(BIN)/sampledex train --out runs/keycnn --export models/keycnn.pt
+	$(BIN)/sampledex train --out runs/keycnn --export models/keycnn.npz
 
 evaluate: setup
 	$(BIN)/python -m sampledex.pipeline.keyreport

@@ -15,7 +15,9 @@ any length works, from a 0.2 s one-shot (one frame) to a whole track. The
 frequency axis is not pooled away: a key is an absolute pitch, so the last
 convolution spans every frequency row.
 
-torch is imported here and nowhere else in the pipeline's path.
+The architecture is written once, as data (:func:`layer_spec`): torch builds
+it for training, and the pipeline runs it in numpy with each batch norm folded
+into its convolution, so a Dask worker never imports torch.
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ from .classic import KeyEstimate
 NUM_CLASSES = 25
 NO_KEY = 24
 #: "no key" wins when its probability reaches this share of the best key's. Chosen on the
-#: training run's validation split (not on any evaluation set): the largest value that keeps
-#: tonal examples called keyless under 1 % (0.8 %) while 96 % of keyless ones are NULL;
-#: plain argmax (1.0) left 19 % of validation drums and noise with a key.
+#: training run's validation split (not on any evaluation set) by a fixed rule: the smallest
+#: ratio (the most drums and noise NULL) that keeps tonal examples called keyless under 1 %:
+#: 0.8 % of tonal and 96 % of keyless examples NULL; plain argmax (1.0) left 19 % of
+#: validation drums and noise with a key.
 NO_KEY_RATIO = 0.15
 #: the shipped weights, trained by `sampledex train` (see models/README.md)
-WEIGHTS = Path(__file__).with_name("keycnn.pt")
+WEIGHTS = Path(__file__).with_name("keycnn.npz")
 
 
 def standardise(S: np.ndarray) -> np.ndarray:
@@ -58,32 +61,163 @@ def standardise(S: np.ndarray) -> np.ndarray:
     return ((L - mean) / (std + 1e-3)).astype(np.float32)
 
 
+def layer_spec(num_bins: int = frontend.NUM_BINS) -> tuple[tuple, ...]:
+    """The network as data, one entry per layer: read by :func:`build_network` (training, torch)
+    and by :func:`numpy_steps` (inference, numpy), so the two cannot drift apart.
+
+    Entries: ``("conv", in, out, kernel, padding, dilation)``, ``("bn", channels)``,
+    ``("elu",)``, ``("maxpool",)`` (2×2, ceil), ``("dropout", p)``.
+    """
+    def block(cin: int, cout: int, kernel: tuple, padding: tuple = (1, 1), dilation: tuple = (1, 1)) -> list:
+        return [("conv", cin, cout, kernel, padding, dilation), ("bn", cout), ("elu",)]
+
+    return tuple(
+        block(1, 16, (3, 3)) + block(16, 16, (3, 3)) + [("maxpool",)]
+        + block(16, 32, (3, 3)) + block(32, 32, (3, 3))
+        # all frequency rows at once: where the absolute pitch is read
+        + block(32, 64, (num_bins // 2, 1), (0, 0))
+        # after the frequency axis is read, widen the context in time cheaply
+        + block(64, 64, (1, 3), (0, 2), (1, 2)) + block(64, 64, (1, 3), (0, 4), (1, 4))
+        + [("dropout", 0.3), ("conv", 64, NUM_CLASSES, (1, 1), (0, 0), (1, 1))]
+    )
+
+
 def build_network(num_bins: int = frontend.NUM_BINS):
     """The network as a ``torch.nn.Module``: input [batch, 1, num_bins, frames] -> logits [batch, 25]."""
     import torch
     from torch import nn
 
+    def module(layer: tuple) -> nn.Module:
+        kind, *args = layer
+        if kind == "conv":
+            cin, cout, kernel, padding, dilation = args
+            return nn.Conv2d(cin, cout, kernel, padding=padding, dilation=dilation)
+        if kind == "bn":
+            return nn.BatchNorm2d(args[0])
+        if kind == "maxpool":
+            return nn.MaxPool2d((2, 2), ceil_mode=True)
+        return nn.Dropout(args[0]) if kind == "dropout" else nn.ELU()
+
     class KeyCNN(nn.Module):
         def __init__(self):
             super().__init__()
-            self.features = nn.Sequential(
-                nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ELU(),
-                nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ELU(),
-                nn.MaxPool2d((2, 2), ceil_mode=True),
-                nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ELU(),
-                nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ELU(),
-                nn.Conv2d(32, 64, (num_bins // 2, 1)), nn.BatchNorm2d(64), nn.ELU(),
-                # after the frequency axis is read, widen the context in time cheaply
-                nn.Conv2d(64, 64, (1, 3), padding=(0, 2), dilation=(1, 2)), nn.BatchNorm2d(64), nn.ELU(),
-                nn.Conv2d(64, 64, (1, 3), padding=(0, 4), dilation=(1, 4)), nn.BatchNorm2d(64), nn.ELU(),
-                nn.Dropout(0.3),
-                nn.Conv2d(64, NUM_CLASSES, 1),
-            )
+            self.features = nn.Sequential(*(module(layer) for layer in layer_spec(num_bins)))
 
         def forward(self, x: "torch.Tensor") -> "torch.Tensor":
             return self.features(x).mean(dim=(2, 3))
 
     return KeyCNN()
+
+
+def save_weights(state_dict: dict, path: str | Path) -> None:
+    """Write a trained network's parameters and batch-norm statistics as a plain ``.npz``.
+
+    The pipeline reads them with numpy alone: importing torch would cost every
+    Dask worker seconds of start-up and hundreds of MiB.
+    """
+    arrays = {name: t.detach().cpu().numpy().astype(np.float32) for name, t in state_dict.items()
+              if not name.endswith("num_batches_tracked")}
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_weights(path: str | Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {name: z[name] for name in z.files}
+
+
+# -- inference in numpy -------------------------------------------------------------------
+
+BN_EPS = 1e-5  # torch.nn.BatchNorm2d's default
+
+
+def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, padding: tuple[int, int],
+           dilation: tuple[int, int]) -> np.ndarray:
+    """Cross-correlation as ``torch.nn.Conv2d`` computes it, for one example.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(channels, height, width)]
+    weight : np.ndarray [shape=(out, channels, kh, kw)]
+    bias : np.ndarray [shape=(out,)]
+
+    Returns
+    -------
+    np.ndarray [shape=(out, height + 2·ph − dh·(kh−1), width + 2·pw − dw·(kw−1)), dtype=float32]
+    """
+    out, channels, kh, kw = weight.shape
+    (ph, pw), (dh, dw) = padding, dilation
+    xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
+    _, hp, wp = xp.shape
+    height, width = hp - dh * (kh - 1), wp - dw * (kw - 1)
+    if channels < 8 or kh * kw > 9:
+        # few channels or many taps: one matrix product over copied windows (im2col) costs least
+        windows = np.lib.stride_tricks.sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1),
+                                                           axis=(1, 2))[..., ::dh, ::dw]
+        columns = windows.transpose(0, 3, 4, 1, 2).reshape(channels * kh * kw, height * width)
+        return (weight.reshape(out, -1) @ columns + bias[:, None]).reshape(out, height, width)
+    # otherwise one product per tap over the flattened padded image, no copies: output position
+    # p reads input p + offset; the (kw-1)·dw columns that wrap across rows are cut off at the end
+    flat = xp.reshape(channels, hp * wp)
+    n = (height - 1) * wp + width
+    acc = np.zeros((out, height * wp), dtype=np.float32)
+    for a in range(kh):
+        for b in range(kw):
+            offset = a * dh * wp + b * dw
+            acc[:, :n] += weight[:, :, a, b] @ flat[:, offset:offset + n]
+    acc += bias[:, None]
+    return acc.reshape(out, height, wp)[:, :, :width]
+
+
+def max_pool_2x2(x: np.ndarray) -> np.ndarray:
+    """2×2 max-pooling with ceil mode: an odd last row or column is pooled on its own."""
+    c, h, w = x.shape
+    if h % 2 or w % 2:
+        x = np.pad(x, ((0, 0), (0, h % 2), (0, w % 2)), constant_values=-np.inf)
+    return np.maximum(np.maximum(x[:, 0::2, 0::2], x[:, 1::2, 0::2]),
+                      np.maximum(x[:, 0::2, 1::2], x[:, 1::2, 1::2]))
+
+
+def elu(x: np.ndarray) -> np.ndarray:
+    """ELU (alpha 1): x above 0, e^x − 1 below."""
+    negative = np.minimum(x, 0)
+    return np.maximum(x, 0) + np.expm1(negative, out=negative)
+
+
+def numpy_steps(state: dict[str, np.ndarray], num_bins: int = frontend.NUM_BINS) -> list[tuple]:
+    """The inference chain from :func:`layer_spec` and saved weights: each batch norm is folded
+    into the convolution before it, and dropout (identity at inference) is left out."""
+    steps: list[tuple] = []
+    for i, (kind, *args) in enumerate(layer_spec(num_bins)):
+        name = f"features.{i}."
+        if kind == "conv":
+            steps.append(("conv", state[name + "weight"], state[name + "bias"], args[3], args[4]))
+        elif kind == "bn":
+            scale = state[name + "weight"] / np.sqrt(state[name + "running_var"] + BN_EPS)
+            _, weight, bias, padding, dilation = steps.pop()
+            steps.append(("conv", weight * scale[:, None, None, None],
+                          (bias - state[name + "running_mean"]) * scale + state[name + "bias"], padding, dilation))
+        elif kind in ("elu", "maxpool"):
+            steps.append((kind,))
+    return steps
+
+
+def logits(steps: list[tuple], x: np.ndarray) -> np.ndarray:
+    """Run the chain on one standardised spectrogram [shape=(bins, frames)]; logits [shape=(25,)]."""
+    h = x[None].astype(np.float32)
+    for kind, *args in steps:
+        if kind == "conv":
+            h = conv2d(h, *args)
+        elif kind == "elu":
+            h = elu(h)
+        else:
+            h = max_pool_2x2(h)
+    return h.mean(axis=(1, 2))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
 
 
 def weights_version(path: Path = WEIGHTS) -> str:
@@ -95,32 +229,23 @@ class CNNKeyEstimator:
 
     ``index`` is None when "no key" reaches :data:`NO_KEY_RATIO` of the best
     key's probability; otherwise the best key, with its probability as
-    ``confidence``.
+    ``confidence``. Runs in numpy (BLAS threads as the process sets them).
     """
 
     name = "cnn"
 
-    def __init__(self, weights: str | Path = WEIGHTS, *, threads: int = 1):
-        import torch
-
-        torch.set_num_threads(threads)
-        self.torch = torch
+    def __init__(self, weights: str | Path = WEIGHTS):
         self.weights = Path(weights)
         if not self.weights.exists():
             raise FileNotFoundError(f"key CNN weights not found at {self.weights}")
-        state = torch.load(self.weights, map_location="cpu", weights_only=True)
-        self.net = build_network()
-        self.net.load_state_dict(state)
-        self.net.eval()
+        self.steps = numpy_steps(load_weights(self.weights))
         self.version = weights_version(self.weights)
 
     def probabilities(self, S: np.ndarray) -> np.ndarray:
         """Class probabilities [shape=(25,)] for one spectrogram [shape=(NUM_BINS, frames)]."""
         if S.shape[1] == 0:
             S = np.zeros((S.shape[0], 1), dtype=np.float32)
-        x = self.torch.from_numpy(standardise(S)[None, None])
-        with self.torch.inference_mode():
-            return self.torch.softmax(self.net(x), dim=1)[0].numpy()
+        return softmax(logits(self.steps, standardise(S)).astype(np.float64))
 
     def __call__(self, S: np.ndarray) -> KeyEstimate:
         p = self.probabilities(S)

@@ -265,13 +265,13 @@ def plot(history: list[dict], report: metrics.KeyReport, out: Path) -> None:
 
 def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size: int = 64, lr: float = 3e-3,
           seed: int = 0, threads: int | None = None, max_steps: int | None = None, log=print) -> Path:
-    """Train (or resume) and write ``out/keycnn.pt`` (the best validation MIREX epoch's weights).
+    """Train (or resume) and write ``out/keycnn.npz`` (the best validation MIREX epoch's weights).
 
     ``max_steps`` caps the steps per epoch (tests train a few steps).
     """
     import torch
 
-    from .cnn import build_network
+    from .cnn import build_network, save_weights
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -319,7 +319,7 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
             f"({row['seconds']:.0f} s)")
         if report.mirex > best:
             best = report.mirex
-            torch.save(net.state_dict(), out / "keycnn.pt")
+            save_weights(net.state_dict(), out / "keycnn.npz")
         with open(out / "history.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(row))
             writer.writeheader(); writer.writerows(history)
@@ -329,4 +329,4 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
                     "scheduler": scheduler.state_dict(), "history": history, "best": best}, tmp)
         os.replace(tmp, checkpoint)
         (out / "last_report.json").write_text(json.dumps(report.as_dict(), indent=1))
-    return out / "keycnn.pt"
+    return out / "keycnn.npz"

@@ -46,9 +46,9 @@ def key_estimator(method: str = DEFAULT_KEY_METHOD) -> KeyEstimator:
     if method == "classic":
         return ClassicKeyEstimator()
     if method == "cnn":
-        from sampledex.models.cnn import CNNKeyEstimator  # torch loads only where the CNN runs
+        from sampledex.models.cnn import CNNKeyEstimator
 
-        return CNNKeyEstimator(threads=1)
+        return CNNKeyEstimator()
     raise ValueError(f"key method {method!r} is not one of {KEY_METHODS}")
 
 

@@ -68,22 +68,10 @@ def index_run(folder: str, method: str, workers: int | None) -> tuple[graph.RunS
     return summary, audio_s, cluster_s, [rss_kib[w] / 1024 for w in sorted(rss_kib)]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=500, help="library size (default 500)")
-    parser.add_argument("--folder", default="bench-library")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--key-method", default=analyze.DEFAULT_KEY_METHOD, choices=analyze.KEY_METHODS)
-    args = parser.parse_args(argv)
-
-    t0 = time.perf_counter()
-    folder = str(demo.write_library(args.folder, demo.bench_specs(args.files, seed=args.seed)))
-    print(f"library: {args.files} files in {folder} (ready in {time.perf_counter() - t0:.1f} s); "
-          f"{os.cpu_count()} cores; key method {args.key_method}")
-
-    loop_s, loop_audio, n = single_process_loop(folder, args.key_method)
-    summary, audio_s, cluster_s, worker_rss = index_run(folder, args.key_method, args.workers)
+def bench_method(folder: str, method: str, workers: int | None) -> dict[str, float]:
+    """The loop and the index run for one key method; prints their table, returns the index's files/s."""
+    loop_s, loop_audio, n = single_process_loop(folder, method)
+    summary, audio_s, cluster_s, worker_rss = index_run(folder, method, workers)
     files = summary.analysed + summary.failed
     end_to_end_s = cluster_s + summary.elapsed_s
     loop_fps = n / loop_s
@@ -94,12 +82,36 @@ def main(argv: list[str] | None = None) -> None:
         ("sampledex index, workers up", summary.analysis_s, summary.analysis_files_per_s,
          audio_s / summary.analysis_s, summary.analysis_files_per_s / loop_fps),
     ]
+    print(f"\nkey method {method}")
     print(f"{'':30s} {'seconds':>8s} {'files/s':>8s} {'audio-s/s':>10s} {'vs loop':>8s}")
     for name, secs, fps, aps, ratio in rows:
         print(f"{name:30s} {secs:8.2f} {fps:8.1f} {aps:10.1f} {ratio:7.2f}x")
     print(f"(index: workers started in {cluster_s + summary.startup_s:.2f} s; {summary.failed} failed files)")
     print("worker peak RSS: " + ", ".join(f"{mib:.0f} MiB" for mib in worker_rss))
-    print(f"(this process: the single-process loop, then the Dask client: "
+    return {"loop": loop_fps, "end to end": files / end_to_end_s, "workers up": summary.analysis_files_per_s}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=500, help="library size (default 500)")
+    parser.add_argument("--folder", default="bench-library")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--key-method", nargs="+", default=[analyze.DEFAULT_KEY_METHOD], choices=analyze.KEY_METHODS,
+                        help="one or more; with several, each is compared with the first, measured in this run")
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    folder = str(demo.write_library(args.folder, demo.bench_specs(args.files, seed=args.seed)))
+    print(f"library: {args.files} files in {folder} (ready in {time.perf_counter() - t0:.1f} s); "
+          f"{os.cpu_count()} cores; key methods {', '.join(args.key_method)}")
+    figures = {method: bench_method(folder, method, args.workers) for method in args.key_method}
+    base = args.key_method[0]
+    for method in args.key_method[1:]:
+        print(f"\n{method} against {base}, files/s: " + ", ".join(
+            f"{name} {figures[method][name]:.1f} / {figures[base][name]:.1f} = {figures[method][name] / figures[base][name]:.2f}x"
+            for name in ("loop", "end to end", "workers up")))
+    print(f"(this process: the single-process loops, then the Dask clients: "
           f"peak RSS {peak_rss_kib() / 1024:.0f} MiB)")
 
 

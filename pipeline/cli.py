@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--processes", type=int, default=2, help="rendering processes")
     p.add_argument("--max-steps", type=int, default=None, help="cap the steps per epoch (smoke tests)")
-    p.add_argument("--export", metavar="PATH", help="copy the best weights here (models/keycnn.pt ships)")
+    p.add_argument("--export", metavar="PATH", help="copy the best weights here (models/keycnn.npz ships)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a key method on a labelled dataset")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -96,6 +98,59 @@ def test_the_network_takes_any_length(frames):
     with torch.inference_mode():
         out = net(torch.zeros(2, 1, frontend.NUM_BINS, frames))
     assert out.shape == (2, cnn.NUM_CLASSES)
+
+
+@pytest.fixture(scope="module")
+def random_weights(tmp_path_factory):
+    """A network with random parameters and batch-norm statistics (not the identity), saved as .npz."""
+    import torch
+
+    torch.manual_seed(3)
+    net = cnn.build_network()
+    with torch.no_grad():
+        for name, t in net.state_dict().items():
+            if name.endswith("running_var"):
+                t.uniform_(0.5, 2.0)
+            elif name.endswith(("running_mean", "bias")) or (name.endswith("weight") and t.ndim == 1):
+                t.normal_(0.0, 0.3).add_(1.0 if name.endswith("weight") else 0.0)
+    path = tmp_path_factory.mktemp("weights") / "random.npz"
+    cnn.save_weights(net.state_dict(), path)
+    return net.eval(), path
+
+
+@pytest.mark.parametrize("frames", [1, 2, 7, 60])
+def test_numpy_inference_matches_the_torch_network(random_weights, frames):
+    import torch
+
+    net, path = random_weights
+    S = np.random.default_rng(frames).random((frontend.NUM_BINS, frames)).astype(np.float32) ** 3
+    with torch.inference_mode():
+        expected = torch.softmax(net(torch.from_numpy(cnn.standardise(S)[None, None])), dim=1)[0].numpy()
+    got = cnn.CNNKeyEstimator(path).probabilities(S)
+    assert got.shape == (cnn.NUM_CLASSES,)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert expected.max() < 0.99  # random weights: a real distribution, not one saturated class
+
+
+@pytest.mark.parametrize("padding,dilation,kernel", [((1, 1), (1, 1), (3, 3)), ((0, 2), (1, 2), (1, 3)),
+                                                     ((0, 0), (1, 1), (5, 1)), ((2, 1), (2, 1), (3, 3))])
+@pytest.mark.parametrize("channels", [1, 16])
+def test_conv2d_matches_torch(padding, dilation, kernel, channels):
+    import torch
+
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((channels, 9, 7)).astype(np.float32)
+    w = rng.standard_normal((4, channels, *kernel)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    expected = torch.nn.functional.conv2d(torch.from_numpy(x[None]), torch.from_numpy(w), torch.from_numpy(b),
+                                          padding=padding, dilation=dilation)[0].numpy()
+    np.testing.assert_allclose(cnn.conv2d(x, w, b, padding, dilation), expected, atol=1e-4)
+
+
+def test_the_pipeline_runs_the_shipped_cnn_without_importing_torch():
+    code = ("import sys; from sampledex.pipeline import analyze; analyze.warm_up('cnn'); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_standardise_ignores_level():
