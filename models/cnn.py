@@ -33,12 +33,11 @@ from .classic import KeyEstimate
 
 NUM_CLASSES = 25
 NO_KEY = 24
-#: "no key" wins when its probability reaches this share of the best key's. Chosen on the
-#: training run's validation split (not on any evaluation set) by a fixed rule: the smallest
-#: ratio (the most drums and noise NULL) that keeps tonal examples called keyless under 1 %:
-#: 0.8 % of tonal and 96 % of keyless examples NULL; plain argmax (1.0) left 19 % of
-#: validation drums and noise with a key.
-NO_KEY_RATIO = 0.15
+#: "no key" wins when its probability reaches a share of the best key's (the weights' own
+#: ``no_key_ratio``); a training run picks that share from these on its validation split
+NO_KEY_RATIO_GRID = (0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3, 0.5, 1.0)
+#: ... as the smallest that calls fewer than this share of tonal validation examples keyless
+MAX_TONAL_NULL = 0.01
 #: the shipped weights, trained by `sampledex train` (see models/README.md)
 WEIGHTS = Path(__file__).with_name("keycnn.npz")
 
@@ -109,8 +108,32 @@ def build_network(num_bins: int = frontend.NUM_BINS):
     return KeyCNN()
 
 
-def save_weights(state_dict: dict, path: str | Path) -> None:
-    """Write a trained network's parameters and batch-norm statistics as a plain ``.npz``.
+def keyless(probabilities: np.ndarray, ratio: float) -> np.ndarray:
+    """Whether "no key" wins: its probability reaches ``ratio`` of the best key's.
+
+    probabilities [shape=(..., 25)] -> bool [shape=(...)].
+    """
+    return probabilities[..., NO_KEY] >= ratio * probabilities[..., :NO_KEY].max(axis=-1)
+
+
+def choose_no_key_ratio(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The smallest ratio of :data:`NO_KEY_RATIO_GRID` (the most drums and noise NULL) that calls
+    fewer than :data:`MAX_TONAL_NULL` of the tonal examples keyless; the largest if none does.
+
+    Plain argmax (ratio 1) leaves many drum loops with a key: their "no key" probability is
+    often the largest but under one half, with the rest spread over 24 keys.
+
+    probabilities [shape=(n, 25)], labels [shape=(n,)]: 0..23 or :data:`NO_KEY`.
+    """
+    tonal = np.asarray(labels) != NO_KEY
+    for ratio in sorted(NO_KEY_RATIO_GRID):
+        if not tonal.any() or keyless(probabilities[tonal], ratio).mean() < MAX_TONAL_NULL:
+            return float(ratio)
+    return float(max(NO_KEY_RATIO_GRID))
+
+
+def save_weights(state_dict: dict, path: str | Path, *, no_key_ratio: float) -> None:
+    """Write a trained network's parameters, batch-norm statistics and "no key" ratio as a plain ``.npz``.
 
     The pipeline reads them with numpy alone: importing torch would cost every
     Dask worker seconds of start-up and hundreds of MiB.
@@ -118,7 +141,7 @@ def save_weights(state_dict: dict, path: str | Path) -> None:
     arrays = {name: t.detach().cpu().numpy().astype(np.float32) for name, t in state_dict.items()
               if not name.endswith("num_batches_tracked")}
     with open(path, "wb") as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays, no_key_ratio=np.float64(no_key_ratio))
 
 
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
@@ -227,8 +250,8 @@ def weights_version(path: Path = WEIGHTS) -> str:
 class CNNKeyEstimator:
     """The CNN as a key estimator with the same call as the classic one: ``S -> KeyEstimate``.
 
-    ``index`` is None when "no key" reaches :data:`NO_KEY_RATIO` of the best
-    key's probability; otherwise the best key, with its probability as
+    ``index`` is None when "no key" reaches the weights' ``no_key_ratio`` of the
+    best key's probability (see :func:`choose_no_key_ratio`); otherwise the best key, with its probability as
     ``confidence``. Runs in numpy (BLAS threads as the process sets them).
     """
 
@@ -238,7 +261,9 @@ class CNNKeyEstimator:
         self.weights = Path(weights)
         if not self.weights.exists():
             raise FileNotFoundError(f"key CNN weights not found at {self.weights}")
-        self.steps = numpy_steps(load_weights(self.weights))
+        state = load_weights(self.weights)
+        self.no_key_ratio = float(state["no_key_ratio"])
+        self.steps = numpy_steps(state)
         self.version = weights_version(self.weights)
 
     def probabilities(self, S: np.ndarray) -> np.ndarray:
@@ -249,9 +274,9 @@ class CNNKeyEstimator:
 
     def __call__(self, S: np.ndarray) -> KeyEstimate:
         p = self.probabilities(S)
-        best = int(np.argmax(p[:NO_KEY]))
-        if p[NO_KEY] >= NO_KEY_RATIO * p[best]:
+        if keyless(p, self.no_key_ratio):
             return KeyEstimate(None, float(p[NO_KEY]))
+        best = int(np.argmax(p[:NO_KEY]))
         return KeyEstimate(best, float(p[best]))
 
 

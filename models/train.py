@@ -214,13 +214,23 @@ def split(n: int) -> tuple[np.ndarray, np.ndarray]:
     return idx[idx % VALIDATION_EVERY != 0], idx[idx % VALIDATION_EVERY == 0]
 
 
-def validate(net, features: FeatureSet, indices: np.ndarray) -> tuple[metrics.KeyReport, float]:
-    """Report on whole validation examples (no cropping) at a few transpositions."""
+@dataclass
+class Validation:
+    """Whole validation examples (no cropping) at :data:`VAL_SHIFTS`: the report (argmax of 25), the loss,
+    and the class probabilities [n, 25] with their labels [n], from which the "no key" ratio is chosen."""
+
+    report: metrics.KeyReport
+    loss: float
+    probabilities: np.ndarray
+    labels: np.ndarray
+
+
+def validate(net, features: FeatureSet, indices: np.ndarray) -> Validation:
     import torch
 
     from .cnn import standardise
 
-    pairs, losses = [], []
+    pairs, losses, probabilities, labels = [], [], [], []
     net.eval()
     with torch.inference_mode():
         for i in indices:
@@ -232,7 +242,9 @@ def validate(net, features: FeatureSet, indices: np.ndarray) -> tuple[metrics.Ke
                 best = int(logits.argmax())
                 pairs.append((None if label == datagen.NO_KEY else label,
                               None if best == datagen.NO_KEY else best))
-    return metrics.evaluate(pairs), float(np.mean(losses))
+                probabilities.append(torch.softmax(logits, dim=1)[0].numpy())
+                labels.append(label)
+    return Validation(metrics.evaluate(pairs), float(np.mean(losses)), np.array(probabilities), np.array(labels))
 
 
 def plot(history: list[dict], report: metrics.KeyReport, out: Path) -> None:
@@ -271,7 +283,7 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
     """
     import torch
 
-    from .cnn import build_network, save_weights
+    from .cnn import build_network, choose_no_key_ratio, save_weights
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -307,7 +319,8 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
             optimiser.zero_grad(); loss.backward(); optimiser.step()
             losses.append(loss.item()); correct += int((logits.argmax(1) == y).sum()); seen += len(y)
         scheduler.step()
-        report, val_loss = validate(net, features, val_idx)
+        validation = validate(net, features, val_idx)
+        report, val_loss = validation.report, validation.loss
         row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "train_acc": correct / max(seen, 1),
                "val_loss": val_loss, "val_acc": report.accuracy, "val_mirex": report.mirex,
                "val_relative_err": report.relative_error_rate,
@@ -319,7 +332,9 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
             f"({row['seconds']:.0f} s)")
         if report.mirex > best:
             best = report.mirex
-            save_weights(net.state_dict(), out / "keycnn.npz")
+            ratio = choose_no_key_ratio(validation.probabilities, validation.labels)
+            save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio)
+            log(f"best so far: weights -> {out / 'keycnn.npz'}, \"no key\" ratio {ratio}")
         with open(out / "history.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(row))
             writer.writeheader(); writer.writerows(history)

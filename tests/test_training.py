@@ -114,7 +114,7 @@ def random_weights(tmp_path_factory):
             elif name.endswith(("running_mean", "bias")) or (name.endswith("weight") and t.ndim == 1):
                 t.normal_(0.0, 0.3).add_(1.0 if name.endswith("weight") else 0.0)
     path = tmp_path_factory.mktemp("weights") / "random.npz"
-    cnn.save_weights(net.state_dict(), path)
+    cnn.save_weights(net.state_dict(), path, no_key_ratio=0.2)
     return net.eval(), path
 
 
@@ -147,6 +147,33 @@ def test_conv2d_matches_torch(padding, dilation, kernel, channels):
     np.testing.assert_allclose(cnn.conv2d(x, w, b, padding, dilation), expected, atol=1e-4)
 
 
+def test_the_no_key_ratio_is_the_smallest_that_spares_tonal_examples():
+    def probs(no_key: float, best_key: float) -> np.ndarray:
+        p = np.full(cnn.NUM_CLASSES, (1 - no_key - best_key) / 23)
+        p[0], p[cnn.NO_KEY] = best_key, no_key
+        return p
+
+    # 200 tonal examples: one with "no key" at 0.25 of its best key, one at 0.11, the rest at 0.01
+    tonal = [probs(0.2, 0.8), probs(0.09, 0.81)] + [probs(0.009, 0.9)] * 198
+    drums = [probs(0.3, 0.1), probs(0.04, 0.5)]
+    P, labels = np.array(tonal + drums), np.array([3] * 200 + [cnn.NO_KEY] * 2)
+    # 0.1 would call 2 of 200 tonal keyless (1 %, not under it); 0.12 calls 1 (0.5 %)
+    assert cnn.choose_no_key_ratio(P, labels) == 0.12
+    assert cnn.keyless(P[200:], 0.12).tolist() == [True, False]
+    assert cnn.choose_no_key_ratio(np.array([probs(0.5, 0.4)] * 10), np.zeros(10)) == 1.0
+
+
+def test_the_estimator_uses_the_ratio_stored_with_its_weights(random_weights, tmp_path):
+    net, _ = random_weights
+    S = np.random.default_rng(5).random((frontend.NUM_BINS, 20)).astype(np.float32)
+    p = cnn.CNNKeyEstimator(random_weights[1]).probabilities(S)
+    share = p[cnn.NO_KEY] / p[:cnn.NO_KEY].max()
+    for ratio, expect_null in ((share * 0.9, True), (share * 1.1, False)):
+        cnn.save_weights(net.state_dict(), tmp_path / "w.npz", no_key_ratio=ratio)
+        estimate = cnn.CNNKeyEstimator(tmp_path / "w.npz")(S)
+        assert (estimate.index is None) == expect_null
+
+
 def test_the_pipeline_runs_the_shipped_cnn_without_importing_torch():
     code = ("import sys; from sampledex.pipeline import analyze; analyze.warm_up('cnn'); "
             "assert 'torch' not in sys.modules, 'torch was imported'")
@@ -162,7 +189,8 @@ def test_standardise_ignores_level():
 
 def test_training_logs_checkpoints_resumes_and_the_weights_load(tiny_set, tmp_path):
     out = tmp_path / "run"
-    weights = train.train(tiny_set, out, epochs=2, batch_size=16, max_steps=3, seed=1, threads=1)
+    first = []
+    weights = train.train(tiny_set, out, epochs=2, batch_size=16, max_steps=3, seed=1, threads=1, log=first.append)
     history = list(csv.DictReader(open(out / "history.csv")))
     assert [int(r["epoch"]) for r in history] == [1, 2]
     assert {"train_loss", "train_acc", "val_acc", "val_mirex", "val_relative_err"} <= set(history[0])
@@ -178,3 +206,5 @@ def test_training_logs_checkpoints_resumes_and_the_weights_load(tiny_set, tmp_pa
     assert estimate.index is None or 0 <= estimate.index < 24
     assert 0.0 <= estimate.confidence <= 1.0
     assert estimator.version.startswith("cnn-")
+    assert estimator.no_key_ratio in cnn.NO_KEY_RATIO_GRID
+    assert any('"no key" ratio' in line for line in first)
