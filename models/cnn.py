@@ -95,7 +95,11 @@ def build_network(num_bins: int = frontend.NUM_BINS):
             return nn.BatchNorm2d(args[0])
         if kind == "maxpool":
             return nn.MaxPool2d((2, 2), ceil_mode=True)
-        return nn.Dropout(args[0]) if kind == "dropout" else nn.ELU()
+        if kind == "dropout":
+            return nn.Dropout(args[0])
+        if kind == "elu":
+            return nn.ELU()
+        raise ValueError(f"unknown layer kind {kind!r}")
 
     class KeyCNN(nn.Module):
         def __init__(self):
@@ -118,7 +122,8 @@ def keyless(probabilities: np.ndarray, ratio: float) -> np.ndarray:
 
 def choose_no_key_ratio(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The smallest ratio of :data:`NO_KEY_RATIO_GRID` (the most drums and noise NULL) that calls
-    fewer than :data:`MAX_TONAL_NULL` of the tonal examples keyless; the largest if none does.
+    fewer than :data:`MAX_TONAL_NULL` of the tonal examples keyless; the largest (the fewest NULL)
+    if none does, or if there are no tonal examples to measure that on.
 
     Plain argmax (ratio 1) leaves many drum loops with a key: their "no key" probability is
     often the largest but under one half, with the rest spread over 24 keys.
@@ -126,9 +131,10 @@ def choose_no_key_ratio(probabilities: np.ndarray, labels: np.ndarray) -> float:
     probabilities [shape=(n, 25)], labels [shape=(n,)]: 0..23 or :data:`NO_KEY`.
     """
     tonal = np.asarray(labels) != NO_KEY
-    for ratio in sorted(NO_KEY_RATIO_GRID):
-        if not tonal.any() or keyless(probabilities[tonal], ratio).mean() < MAX_TONAL_NULL:
-            return float(ratio)
+    if tonal.any():
+        for ratio in sorted(NO_KEY_RATIO_GRID):
+            if keyless(probabilities[tonal], ratio).mean() < MAX_TONAL_NULL:
+                return float(ratio)
     return float(max(NO_KEY_RATIO_GRID))
 
 
@@ -144,9 +150,21 @@ def save_weights(state_dict: dict, path: str | Path, *, no_key_ratio: float) -> 
         np.savez(f, **arrays, no_key_ratio=np.float64(no_key_ratio))
 
 
+class WeightsError(ValueError):
+    """A weights file that is not one :func:`save_weights` wrote."""
+
+
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return {name: z[name] for name in z.files}
+    """The arrays :func:`save_weights` wrote, by name (``no_key_ratio`` among them)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            state = {name: z[name] for name in z.files}
+    except (ValueError, OSError) as exc:
+        raise WeightsError(f"{path} is not a key CNN .npz written by `sampledex train` ({exc})") from exc
+    if "no_key_ratio" not in state:
+        raise WeightsError(f"{path} has no no_key_ratio: not a key CNN .npz written by `sampledex train` "
+                           "(torch .pt files from older versions: cnn.save_weights converts them)")
+    return state
 
 
 # -- inference in numpy -------------------------------------------------------------------
@@ -214,7 +232,12 @@ def numpy_steps(state: dict[str, np.ndarray], num_bins: int = frontend.NUM_BINS)
     for i, (kind, *args) in enumerate(layer_spec(num_bins)):
         name = f"features.{i}."
         if kind == "conv":
-            steps.append(("conv", state[name + "weight"], state[name + "bias"], args[3], args[4]))
+            cin, cout, kernel, padding, dilation = args
+            weight = state[name + "weight"]
+            if weight.shape != (cout, cin, *kernel):
+                raise WeightsError(f"layer {i}: weights of shape {weight.shape}, the network wants "
+                                   f"{(cout, cin, *kernel)}")
+            steps.append(("conv", weight, state[name + "bias"], padding, dilation))
         elif kind == "bn":
             scale = state[name + "weight"] / np.sqrt(state[name + "running_var"] + BN_EPS)
             _, weight, bias, padding, dilation = steps.pop()
@@ -222,23 +245,22 @@ def numpy_steps(state: dict[str, np.ndarray], num_bins: int = frontend.NUM_BINS)
                           (bias - state[name + "running_mean"]) * scale + state[name + "bias"], padding, dilation))
         elif kind in ("elu", "maxpool"):
             steps.append((kind,))
+        elif kind != "dropout":
+            raise ValueError(f"unknown layer kind {kind!r}")
     return steps
 
 
 def logits(steps: list[tuple], x: np.ndarray) -> np.ndarray:
     """Run the chain on one standardised spectrogram [shape=(bins, frames)]; logits [shape=(25,)]."""
     h = x[None].astype(np.float32)
+    apply = {"conv": conv2d, "elu": elu, "maxpool": max_pool_2x2}
     for kind, *args in steps:
-        if kind == "conv":
-            h = conv2d(h, *args)
-        elif kind == "elu":
-            h = elu(h)
-        else:
-            h = max_pool_2x2(h)
+        h = apply[kind](h, *args)
     return h.mean(axis=(1, 2))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
+    """Probabilities from logits [shape=(classes,)], computed stably (shifted by the maximum)."""
     e = np.exp(z - z.max())
     return e / e.sum()
 

@@ -344,4 +344,8 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
                     "scheduler": scheduler.state_dict(), "history": history, "best": best}, tmp)
         os.replace(tmp, checkpoint)
         (out / "last_report.json").write_text(json.dumps(report.as_dict(), indent=1))
-    return out / "keycnn.npz"
+    weights = out / "keycnn.npz"
+    if not weights.exists():
+        raise FileNotFoundError(f"{weights} was never written: {out} holds a run from a version that saved "
+                                "torch .pt weights; train into a new --out")
+    return weights

@@ -69,7 +69,8 @@ def index_run(folder: str, method: str, workers: int | None) -> tuple[graph.RunS
 
 
 def bench_method(folder: str, method: str, workers: int | None) -> dict[str, float]:
-    """The loop and the index run for one key method; prints their table, returns the index's files/s."""
+    """The loop and the index run for one key method; prints their table and returns files/s of each:
+    ``loop``, ``end to end`` and ``workers up``."""
     loop_s, loop_audio, n = single_process_loop(folder, method)
     summary, audio_s, cluster_s, worker_rss = index_run(folder, method, workers)
     files = summary.analysed + summary.failed

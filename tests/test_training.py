@@ -161,6 +161,8 @@ def test_the_no_key_ratio_is_the_smallest_that_spares_tonal_examples():
     assert cnn.choose_no_key_ratio(P, labels) == 0.12
     assert cnn.keyless(P[200:], 0.12).tolist() == [True, False]
     assert cnn.choose_no_key_ratio(np.array([probs(0.5, 0.4)] * 10), np.zeros(10)) == 1.0
+    # nothing tonal to spare: the fewest NULL
+    assert cnn.choose_no_key_ratio(P[200:], labels[200:]) == 1.0
 
 
 def test_the_estimator_uses_the_ratio_stored_with_its_weights(random_weights, tmp_path):
@@ -174,8 +176,30 @@ def test_the_estimator_uses_the_ratio_stored_with_its_weights(random_weights, tm
         assert (estimate.index is None) == expect_null
 
 
+@pytest.mark.parametrize("shape", [(3, 8, 6), (3, 7, 5), (2, 1, 1), (2, 1, 4)])
+def test_max_pool_matches_torch_with_odd_sizes(shape):
+    import torch
+
+    x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
+    expected = torch.nn.functional.max_pool2d(torch.from_numpy(x[None]), 2, ceil_mode=True)[0].numpy()
+    np.testing.assert_array_equal(cnn.max_pool_2x2(x), expected)
+
+
+def test_weights_that_are_not_ours_are_refused_clearly(random_weights, tmp_path):
+    net, _ = random_weights
+    np.savez(tmp_path / "bare.npz", **{k: v.numpy() for k, v in net.state_dict().items()})
+    import torch
+
+    torch.save(net.state_dict(), tmp_path / "old.pt")  # what earlier versions shipped
+    (tmp_path / "text.npz").write_bytes(b"not a zip")
+    for path in (tmp_path / "bare.npz", tmp_path / "old.pt", tmp_path / "text.npz"):
+        with pytest.raises(cnn.WeightsError, match="sampledex train"):
+            cnn.CNNKeyEstimator(path)
+
+
 def test_the_pipeline_runs_the_shipped_cnn_without_importing_torch():
-    code = ("import sys; from sampledex.pipeline import analyze; analyze.warm_up('cnn'); "
+    code = ("import sys, numpy as np; from sampledex.pipeline import analyze; "
+            "e = analyze.key_estimator('cnn'); e(np.random.default_rng(0).random((144, 30), dtype=np.float32)); "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
