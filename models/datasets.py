@@ -156,6 +156,17 @@ def _read_text(path: str) -> str:
         return f.read()
 
 
+def _annotated_key(text: str) -> int | None:
+    """The key index an annotation names; None for the spellings of "no key" (``-``, ``none``).
+
+    Raises
+    ------
+    keys.KeySpellingError
+        if ``text`` is neither.
+    """
+    return None if text.lower() in _NO_KEY else keys.parse_key(text)
+
+
 def giantsteps_key(root: str | os.PathLike) -> Dataset:
     """The GiantSteps Key dataset (604 Beatport previews, Knees et al., ISMIR 2015).
 
@@ -198,14 +209,11 @@ def giantsteps_key(root: str | os.PathLike) -> Dataset:
             skips.add("no audio", labels[ident])
             continue
         text = _read_text(os.path.join(label_dir, labels[ident])).strip()
-        if text.lower() in _NO_KEY:
-            key = None
-        else:
-            try:
-                key = keys.parse_key(text)
-            except keys.KeySpellingError:
-                skips.add("not a key", f"{labels[ident]}={text!r}")
-                continue
+        try:
+            key = _annotated_key(text)
+        except keys.KeySpellingError:
+            skips.add("not a key", f"{labels[ident]}={text!r}")
+            continue
         files.append(LabelledFile(os.path.join(audio_dir, audio[ident]), key, GIANTSTEPS_KEY))
     return _finish(files, skips, f"GiantSteps Key {root}")
 
@@ -403,13 +411,10 @@ def csv_dataset(path: str | os.PathLike, *, source: str | None = None,
         text_key = row[key_col].strip() if key_col < len(row) else ""
         if not entry:
             raise DatasetError(f"{path}, line {line}: empty path")
-        if not text_key or text_key.lower() in _NO_KEY:
-            key = None
-        else:
-            try:
-                key = keys.parse_key(text_key)
-            except keys.KeySpellingError as e:
-                raise DatasetError(f"{path}, line {line}: {e}") from None
+        try:
+            key = _annotated_key(text_key) if text_key else None
+        except keys.KeySpellingError as e:
+            raise DatasetError(f"{path}, line {line}: {e}") from None
         resolved = _resolve(entry, path)
         if resolved in files:
             skips.add("duplicate path", f"{resolved} (line {line})")
