@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 
 import numpy as np
 import pytest
@@ -32,6 +33,17 @@ def small_library(tmp_path_factory):
     specs = demo.library_specs(10, seed=11, key_order=("A minor", "C major"), max_seconds=4.0)
     folder = demo.write_library(tmp_path_factory.mktemp("library"), specs)
     return folder, specs
+
+
+@pytest.fixture
+def private_library(small_library, tmp_path):
+    """A copy of the small library that a test may change (mtimes kept), plus the specs."""
+    folder, specs = small_library
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for s in specs:
+        shutil.copy2(folder / s.name, lib / s.name)
+    return lib, specs
 
 
 @pytest.fixture(scope="session")

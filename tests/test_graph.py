@@ -67,12 +67,8 @@ def test_partitions_cover_every_file_once_within_bounds(n, workers):
         assert max(costs) < 1.5 * min(costs)
 
 
-def test_run_index_writes_rows_then_skips_unchanged_and_drops_deleted(small_library, tmp_path, client):
-    folder, specs = small_library
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    for s in specs:
-        os.link(folder / s.name, lib / s.name)
+def test_run_index_writes_rows_then_skips_unchanged_and_drops_deleted(private_library, tmp_path, client):
+    lib, specs = private_library
     cat = catalog_mod.Catalog(tmp_path / "catalog")
 
     first = graph.run_index([str(lib)], cat, client=client, progress=False)

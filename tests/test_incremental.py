@@ -23,16 +23,12 @@ ANALYSIS = [c for c in schema.SAMPLES.names if c not in IDENTITY]
 
 
 @pytest.fixture
-def indexed(small_library, tmp_path, client):
+def indexed(private_library, tmp_path, client):
     """A private copy of the small library (its files get changed), indexed once.
 
     Returns (library folder, catalog, index function, first run's summary).
     """
-    folder, specs = small_library
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    for s in specs:
-        shutil.copy2(folder / s.name, lib / s.name)
+    lib, _ = private_library
     cat = catalog_mod.Catalog(tmp_path / "catalog")
 
     def index(**kw) -> graph.RunSummary:
