@@ -9,7 +9,6 @@ are streamed and every file is analysed on a bounded excerpt (see ``decode``).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from functools import lru_cache
 from typing import Any, BinaryIO, Callable
@@ -34,8 +33,6 @@ WHOLE_READ_BYTES = 64 * 2**20
 STREAM_CHUNK_BYTES = 8 * 2**20
 #: shortest clip given a key (s)
 MIN_KEY_SECONDS = 0.05
-#: lowest sample rate with a BS.1770 loudness: above twice the K-weighting shelf's 1682 Hz (Hz)
-MIN_LOUDNESS_RATE = 3364
 
 KeyEstimator = Callable[[np.ndarray], KeyEstimate]
 
@@ -62,10 +59,6 @@ def analysis_version(method: str = DEFAULT_KEY_METHOD) -> str:
     return f"{FEATURES_VERSION}+{key_estimator(method).version}"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 def identity_columns(entry: FileEntry, method: str) -> dict[str, Any]:
     """The columns every row has, analysed or not: where the file is, what it was, who wrote the row."""
     return {
@@ -75,7 +68,7 @@ def identity_columns(entry: FileEntry, method: str) -> dict[str, Any]:
         "mtime": entry.mtime,
         "etag": entry.etag,
         "analysis_version": analysis_version(method),
-        "indexed_at": _now(),
+        "indexed_at": schema.utcnow(),
     }
 
 
@@ -108,7 +101,7 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD) -> d
         "key_confidence": key.confidence if key.index is not None else None,
         "camelot": key.camelot,
         "peak_dbfs": features.peak_dbfs(audio.samples),
-        "loudness_lufs": loudness_lufs(audio),
+        "loudness_lufs": features.loudness_lufs(audio.samples, audio.sample_rate),
         "notes": analysis_notes(audio),
     }
 
@@ -123,18 +116,6 @@ def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD) -> KeyEs
     if audio.analysed_s < MIN_KEY_SECONDS:
         return KeyEstimate(None, 0.0)
     return key_estimator(method)(frontend.logfreq_spectrogram(decode.to_analysis_mono(audio)))
-
-
-def loudness_lufs(audio: decode.Audio) -> float | None:
-    """Integrated loudness in LUFS; None for silence and where BS.1770 is undefined.
-
-    The K-weighting's high shelf sits at 1682 Hz: below :data:`MIN_LOUDNESS_RATE`
-    Hz it lies above Nyquist, the filter is unstable and the result is NaN or
-    thousands of LUFS; no value is better than that one.
-    """
-    if audio.sample_rate < MIN_LOUDNESS_RATE:
-        return None
-    return features.loudness_lufs(audio.samples, audio.sample_rate)
 
 
 def analysis_notes(audio: decode.Audio) -> str | None:

@@ -18,7 +18,6 @@ an interrupted run's finished parts count as done and a rerun continues from the
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -54,10 +53,6 @@ class CatalogLocked(CatalogError):
 
 def default_location() -> str:
     return os.environ.get("SAMPLEDEX_CATALOG", DEFAULT_CATALOG)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 #: what :func:`_temporary_name` makes, for finding the ones a killed writer left
@@ -207,7 +202,7 @@ class CatalogLock:
     def __init__(self, path: Path):
         self.path = path
         self.holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                       "started_at": utcnow().isoformat(timespec="seconds")}
+                       "started_at": schema.utcnow().isoformat(timespec="seconds")}
 
     def _age_s(self) -> float:
         try:

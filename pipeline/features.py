@@ -13,6 +13,8 @@ LOUDNESS_BLOCK_S = 0.4
 LOUDNESS_STEP_S = 0.1
 #: BS.1770's absolute gate: anything quieter is silence, reported as NULL
 ABSOLUTE_GATE_LUFS = -70.0
+#: lowest sample rate with a BS.1770 loudness: above twice the K-weighting shelf's 1682 Hz (Hz)
+MIN_LOUDNESS_RATE = 3364
 #: BS.1770 channel weights for L, R, C, Ls, Rs; further channels weigh 1
 CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
 
@@ -64,7 +66,9 @@ def k_weighting(sr: int) -> np.ndarray:
 
 
 def loudness_lufs(samples: np.ndarray, sr: int) -> float | None:
-    """Integrated loudness (ITU-R BS.1770-4) in LUFS; None below the absolute gate.
+    """Integrated loudness (ITU-R BS.1770-4) in LUFS; None below the absolute gate, and None where
+    BS.1770 is undefined: below :data:`MIN_LOUDNESS_RATE` Hz the K-weighting's 1682 Hz shelf lies
+    above Nyquist, the filter is unstable and the result would be NaN or thousands of LUFS.
 
     Parameters
     ----------
@@ -79,7 +83,7 @@ def loudness_lufs(samples: np.ndarray, sr: int) -> float | None:
     pyloudnorm's per-block Python loops cost more than the rest of the analysis.
     """
     frames, channels = samples.shape
-    if frames == 0:
+    if frames == 0 or sr < MIN_LOUDNESS_RATE:
         return None
     # filter along contiguous rows: sosfilt over a strided axis is several times slower
     weighted = signal.sosfilt(k_weighting(sr), np.ascontiguousarray(samples.T, dtype=np.float64))

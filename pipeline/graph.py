@@ -391,7 +391,7 @@ def _analyse(client, catalog: catalog_mod.Catalog, summary: RunSummary, entries:
 
 def _record_removals(catalog: catalog_mod.Catalog, summary: RunSummary, removed: list[str]) -> None:
     if removed:
-        now = catalog_mod.utcnow()
+        now = schema.utcnow()
         catalog.write("removals", pa.Table.from_pylist(
             [{"path": p, "removed_at": now} for p in removed], schema=schema.REMOVALS),
             f"removed-{summary.stamp}-{summary.run_id}")
@@ -414,7 +414,7 @@ def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str |
     workers, the analysis of the rest; removals; the ``runs`` row last.
     """
     t0 = time.perf_counter()
-    summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=catalog_mod.utcnow())
+    summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=schema.utcnow())
     names = _part_names(summary)
     catalog.create()
     with catalog.lock():
@@ -443,7 +443,7 @@ def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str |
                 summary.analysis_s = time.perf_counter() - t_started
         summary.failed = len(summary.failures)
         _record_removals(catalog, summary, todo.removed)
-        summary.finished_at = catalog_mod.utcnow()
+        summary.finished_at = schema.utcnow()
         summary.elapsed_s = time.perf_counter() - t0
         catalog.write("runs", summary.record(), f"run-{summary.stamp}-{summary.run_id}")
     return summary

@@ -6,6 +6,8 @@ types and order. Columns that no analysis fills yet exist and are NULL.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 
 #: embedding width; NULL until a model fills it
@@ -60,3 +62,8 @@ RUNS = pa.schema([
     ("removed", pa.int64()),
     ("files_per_s", pa.float64()),
 ])
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC as a naive datetime: the catalog's timestamp columns carry no zone."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
