@@ -129,16 +129,16 @@ def build_synthetic(path: str | Path, *, mix: dict[str, int] = DEFAULT_MIX, seed
 
 
 def features_from_files(files, *, log=print) -> FeatureSet:
-    """Features of labelled audio files (:mod:`datasets`), decoded and resampled as the pipeline does."""
+    """Features of labelled audio files (:mod:`datasets`), decoded and resampled by the pipeline's own
+    :mod:`decode` (the same excerpt bound and checks), so that training sees what inference sees."""
     import fsspec
-    import io
-    import soundfile as sf
+
+    from sampledex.pipeline import decode
 
     items = []
     for f in files:
         with fsspec.open(f.path, "rb") as fh:
-            samples, sr = sf.read(io.BytesIO(fh.read()), dtype="float32", always_2d=True)
-        y = frontend.mono_at(samples, sr)
+            y = decode.to_analysis_mono(decode.decode(fh.read()))
         items.append((margin_spectrogram(y), datagen.NO_KEY if f.key is None else f.key, f.source))
     log(f"decoded {len(items)} labelled files")
     return FeatureSet.pack(items)
