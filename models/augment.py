@@ -16,10 +16,6 @@ import soxr
 from scipy import signal
 
 
-def gain_db(y: np.ndarray, db: float) -> np.ndarray:
-    return (y * 10 ** (db / 20)).astype(np.float32)
-
-
 def eq(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     """A random tilt: low- or high-shelf-like filtering by a first-order low/high pass mix."""
     cutoff = float(rng.uniform(200, 5000))

@@ -23,16 +23,15 @@ into its convolution, so a Dask worker never imports torch.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from . import frontend
+from . import frontend, keys
 from .classic import KeyEstimate
 
-NUM_CLASSES = 25
-NO_KEY = 24
+NO_KEY = keys.NO_KEY
+NUM_CLASSES = NO_KEY + 1  # 24 keys and "no key"
 #: "no key" wins when its probability reaches a share of the best key's (the weights' own
 #: ``no_key_ratio``); a training run picks that share from these on its validation split
 NO_KEY_RATIO_GRID = (0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3, 0.5, 1.0)
@@ -301,7 +300,3 @@ class CNNKeyEstimator:
         best = int(np.argmax(p[:NO_KEY]))
         return KeyEstimate(best, float(p[best]))
 
-
-@lru_cache(maxsize=2)
-def shipped_estimator() -> CNNKeyEstimator:
-    return CNNKeyEstimator()

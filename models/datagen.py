@@ -20,7 +20,7 @@ import numpy as np
 from . import augment, keys, synth
 from .synth import Note
 
-NO_KEY = 24
+NO_KEY = keys.NO_KEY
 SR = 22050
 
 #: (scale degree 0..6, chord quality) per bar. Minor keys use the harmonic-minor

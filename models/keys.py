@@ -13,6 +13,8 @@ import re
 TONICS: tuple[str, ...] = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MODES: tuple[str, str] = ("major", "minor")
 NUM_KEYS = 24
+#: the class after the 24 keys: "no key" (drums, percussion, noise, FX)
+NO_KEY = NUM_KEYS
 
 #: canonical spellings, indexed by key index
 KEY_NAMES: tuple[str, ...] = tuple(f"{t} {m}" for m in MODES for t in TONICS)

@@ -52,7 +52,7 @@ MIREX_WEIGHTS: dict[str, float] = {
 }
 
 #: row / column of "no key" in :attr:`KeyReport.confusion`
-NO_KEY = keys.NUM_KEYS
+NO_KEY = keys.NO_KEY
 
 #: labels of the rows and columns of :attr:`KeyReport.confusion`
 CONFUSION_LABELS: tuple[str, ...] = keys.KEY_NAMES + ("none",)

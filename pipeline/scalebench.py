@@ -8,7 +8,6 @@ All on loopback: S3 is moto's server started here, the cluster is a ``dask sched
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import signal
