@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +20,30 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
                "AWS_DEFAULT_REGION": "us-east-1"}
 #: WAV objects in the ``bucket`` fixture
 N_S3_OBJECTS = 1000
+#: the console script of this environment
+SAMPLEDEX = str(Path(sys.executable).with_name("sampledex"))
+
+
+def run_cli(*args: str, expect: int = 0, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    """Run ``sampledex ARGS`` (with the loopback S3 test credentials); fail, showing its output, unless it
+    exits with ``expect``."""
+    kw.setdefault("env", {**os.environ, **CREDENTIALS})
+    proc = subprocess.run([SAMPLEDEX, *args], capture_output=True, text=True, timeout=timeout, **kw)
+    assert proc.returncode == expect, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Processes of a process group that still run (zombies excluded: they hold nothing)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,11 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from conftest import run_cli as run
 
 pytestmark = pytest.mark.slow
-SAMPLEDEX = str(Path(sys.executable).with_name("sampledex"))
-
-
-def run(*args: str, expect: int = 0, **kw) -> subprocess.CompletedProcess:
-    proc = subprocess.run([SAMPLEDEX, *args], capture_output=True, text=True, timeout=180, **kw)
-    assert proc.returncode == expect, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 @pytest.fixture(scope="module")

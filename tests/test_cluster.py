@@ -21,13 +21,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CREDENTIALS, N_S3_OBJECTS
+from conftest import CREDENTIALS, N_S3_OBJECTS, SAMPLEDEX, live_group_members, run_cli as run
 
 from sampledex.pipeline import demo
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
-SAMPLEDEX = str(BIN / "sampledex")
 DASK = str(BIN / "dask")
 #: the README's advice for self-started workers: the nanny must not set MALLOC_TRIM_THRESHOLD_
 DASK_CONFIG_YAML = """\
@@ -38,19 +37,6 @@ distributed:
 """
 #: library size for the killed-worker run: long enough (~3 s of analysis on 2 workers) to kill one mid-run
 N_KILL_FILES = 300
-
-
-def _live_group_members(pgid: int) -> list[int]:
-    """Processes of a process group that are still running (zombies waiting to be reaped excluded)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members
 
 
 class Cluster:
@@ -138,7 +124,7 @@ class Cluster:
     @staticmethod
     def _wait_gone(pgid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while _live_group_members(pgid):
+        while live_group_members(pgid):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.1)
@@ -158,7 +144,7 @@ class Cluster:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 if not self._wait_gone(proc.pid, 5):
-                    leftovers.append((name, _live_group_members(proc.pid)))
+                    leftovers.append((name, live_group_members(proc.pid)))
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
         self.procs.clear()
@@ -175,13 +161,6 @@ def cluster(tmp_path_factory):
         yield c
     finally:
         c.stop()
-
-
-def run(*args: str, expect: int = 0) -> subprocess.CompletedProcess:
-    proc = subprocess.run([SAMPLEDEX, *args], capture_output=True, text=True, timeout=180,
-                          env={**os.environ, **CREDENTIALS})
-    assert proc.returncode == expect, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 def rows(catalog: Path, sql: str) -> list[dict]:

@@ -23,10 +23,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from conftest import SAMPLEDEX, live_group_members
 
 from sampledex.pipeline import catalog as catalog_mod, demo, graph, sources
 
-SAMPLEDEX = str(Path(sys.executable).with_name("sampledex"))
 N_FILES = 300
 WORKERS = 2
 SUMMARY = re.compile(r"files seen (\d+), analysed (\d+), skipped (\d+) \(unchanged\), failed (\d+)")
@@ -37,19 +37,6 @@ RUN_DEPENDENT = ("indexed_at",)
 def index_command(lib: Path, catalog: Path) -> list[str]:
     return [SAMPLEDEX, "index", str(lib), "--catalog", str(catalog), "--workers", str(WORKERS),
             "--key-method", "classic"]
-
-
-def live_members(pgid: int) -> list[int]:
-    """Processes of a process group that still run (zombies excluded: they hold nothing)."""
-    pids = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.append(int(stat.split("/")[2]))
-    return pids
 
 
 def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.002):
@@ -75,7 +62,7 @@ def process_groups():
 
     yield start
     for proc in started:
-        if live_members(proc.pid):
+        if live_group_members(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
@@ -136,7 +123,7 @@ def test_kill_9_mid_run_then_a_rerun_equals_an_uninterrupted_run(library, refere
     parts = wait_for(lambda: glob.glob(str(cat.root / "samples" / "part-*.parquet")), 120, "a first part")
     os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes
     proc.wait()
-    wait_for(lambda: not live_members(proc.pid), 10, "the workers to die", poll_s=0.05)
+    wait_for(lambda: not live_group_members(proc.pid), 10, "the workers to die", poll_s=0.05)
     parts = sorted(glob.glob(str(cat.root / "samples" / "part-*.parquet")))
     assert 1 <= len(parts) < all_parts
 
@@ -184,7 +171,7 @@ def killed_holder(cat: catalog_mod.Catalog, start) -> subprocess.Popen:
     with pytest.raises(catalog_mod.CatalogLocked, match=f"pid {proc.pid}"):
         cat.lock().acquire()
     os.killpg(proc.pid, signal.SIGKILL)
-    wait_for(lambda: not live_members(proc.pid), 10, "the holder to die")
+    wait_for(lambda: not live_group_members(proc.pid), 10, "the holder to die")
     return proc
 
 

@@ -43,11 +43,10 @@ import pytest
 import soundfile as sf
 from fsspec.implementations.local import LocalFileSystem
 
-from conftest import CREDENTIALS  # the bucket fixture lives there too
+from conftest import CREDENTIALS, SAMPLEDEX  # the bucket fixture lives there too
 from sampledex.pipeline import analyze, catalog as catalog_mod, decode, schema, sources
 
 SR = 22050
-SAMPLEDEX = str(Path(sys.executable).with_name("sampledex"))
 #: the acceptance bound on a process's peak resident set size
 RSS_LIMIT_MIB = 1024
 SUMMARY = re.compile(r"files seen (\d+), analysed (\d+), skipped (\d+) \(unchanged\), failed (\d+), removed (\d+)")

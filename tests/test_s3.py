@@ -5,22 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import CREDENTIALS, N_S3_OBJECTS  # the s3_server and bucket fixtures live there too
+from conftest import CREDENTIALS, N_S3_OBJECTS, SAMPLEDEX, run_cli as run  # the s3_server and bucket fixtures live there too
 
 pytestmark = pytest.mark.slow
-SAMPLEDEX = str(Path(sys.executable).with_name("sampledex"))
 N_OBJECTS = N_S3_OBJECTS
-
-
-def run(*args: str, expect: int = 0) -> subprocess.CompletedProcess:
-    env = {**os.environ, **CREDENTIALS}
-    proc = subprocess.run([SAMPLEDEX, *args], capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == expect, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 def test_index_an_s3_prefix_end_to_end(bucket, tmp_path):
