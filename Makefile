@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 setup: system-deps $(STAMP)
 
 demo: setup
-	$(BIN)/python -m sampledex.pipeline.demo demo-library
+	$(BIN)/python -m sampledex.pipeline.tools.demo demo-library
 	$(BIN)/sampledex index demo-library --catalog catalog
 	$(BIN)/sampledex search --key "A minor" --compatible --catalog catalog
 
@@ -38,18 +38,18 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
-	$(BIN)/python -m sampledex.pipeline.bench --files $(N) --key-method classic cnn
+	$(BIN)/python -m sampledex.pipeline.tools.bench --files $(N) --key-method classic cnn
 
 # S3 (moto on loopback), a real scheduler with two workers, and a no-change rerun over 10,000 files
 bench-scale: setup
-	$(BIN)/python -m sampledex.pipeline.scalebench --files $(N)
+	$(BIN)/python -m sampledex.pipeline.tools.scalebench --files $(N)
 
 # Render the synthetic set, train (resumes where a stopped run left off), ship the weights.
 train: setup
 	$(BIN)/sampledex train --out runs/keycnn --export models/keycnn.npz
 
 evaluate: setup
-	$(BIN)/python -m sampledex.pipeline.keyreport
+	$(BIN)/python -m sampledex.pipeline.tools.keyreport
 
 clean:
 	rm -rf catalog demo-library bench-library

@@ -12,11 +12,10 @@ their correlations differ only through emphasis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from . import frontend, keys
+from .keys import KeyEstimate
 
 #: (major, minor) profiles, index 0 = tonic. Values as published.
 PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -39,22 +38,6 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     ),
 }
 DEFAULT_PROFILES = "krumhansl"
-
-
-@dataclass(frozen=True)
-class KeyEstimate:
-    """A key decision. ``index`` is ``None`` when the method finds no key."""
-
-    index: int | None
-    confidence: float
-
-    @property
-    def name(self) -> str | None:
-        return None if self.index is None else keys.KEY_NAMES[self.index]
-
-    @property
-    def camelot(self) -> str | None:
-        return None if self.index is None else keys.camelot(self.index)
 
 
 def key_templates(profiles: str = DEFAULT_PROFILES) -> np.ndarray:

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from . import frontend, keys
-from .classic import KeyEstimate
+from .errors import SampledexError
+from .keys import KeyEstimate
 
 NO_KEY = keys.NO_KEY
 NUM_CLASSES = NO_KEY + 1  # 24 keys and "no key"
@@ -149,7 +150,7 @@ def save_weights(state_dict: dict, path: str | Path, *, no_key_ratio: float) -> 
         np.savez(f, **arrays, no_key_ratio=np.float64(no_key_ratio))
 
 
-class WeightsError(ValueError):
+class WeightsError(SampledexError, ValueError):
     """A weights file that is not one :func:`save_weights` wrote."""
 
 
@@ -281,7 +282,7 @@ class CNNKeyEstimator:
     def __init__(self, weights: str | Path = WEIGHTS):
         self.weights = Path(weights)
         if not self.weights.exists():
-            raise FileNotFoundError(f"key CNN weights not found at {self.weights}")
+            raise WeightsError(f"key CNN weights not found at {self.weights}")
         state = load_weights(self.weights)
         self.no_key_ratio = float(state["no_key_ratio"])
         self.steps = numpy_steps(state)

@@ -9,6 +9,13 @@ puts C major at ``8B`` and A minor at ``8A``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from .errors import SampledexError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TONICS: tuple[str, ...] = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MODES: tuple[str, str] = ("major", "minor")
@@ -31,7 +38,7 @@ _CAMELOT_RE = re.compile(r"^\s*(?P<num>1[0-2]|0?[1-9])\s*(?P<letter>[ABab])\s*$"
 _OPEN_KEY_RE = re.compile(r"^\s*(?P<num>1[0-2]|0?[1-9])\s*(?P<letter>[dm])\s*$")
 
 
-class KeySpellingError(ValueError):
+class KeySpellingError(SampledexError, ValueError):
     """A string that is not a key in any spelling we accept."""
 
 
@@ -127,3 +134,32 @@ def relative(index: int) -> int:
 def parallel(index: int) -> int:
     """Same tonic, other mode."""
     return (index + 12) % NUM_KEYS
+
+
+@dataclass(frozen=True)
+class KeyEstimate:
+    """A key decision. ``index`` is ``None`` when the method finds no key."""
+
+    index: int | None
+    confidence: float
+
+    @property
+    def name(self) -> str | None:
+        return None if self.index is None else KEY_NAMES[self.index]
+
+    @property
+    def camelot(self) -> str | None:
+        return None if self.index is None else camelot(self.index)
+
+
+class KeyEstimator(Protocol):
+    """What every key method is: a log-frequency spectrogram in, one decision out.
+
+    ``S`` is :func:`frontend.logfreq_spectrogram`'s output, shape
+    ``[NUM_BINS, frames]``; ``version`` names the method and its weights, and
+    goes into each row's ``analysis_version``.
+    """
+
+    version: str
+
+    def __call__(self, S: np.ndarray) -> KeyEstimate: ...

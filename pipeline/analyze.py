@@ -11,31 +11,29 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import fsspec
 import numpy as np
 import pyarrow as pa
 
 from sampledex.models import frontend
-from sampledex.models.classic import ClassicKeyEstimator, KeyEstimate
+from sampledex.models.classic import ClassicKeyEstimator
+from sampledex.models.errors import UsageError
+from sampledex.models.keys import KeyEstimate, KeyEstimator
 
 from . import decode, features, schema
+from .defaults import DEFAULT_KEY_METHOD, KEY_METHODS
 from .sources import FileEntry
 
 #: bump when a descriptor's definition changes: every row is then re-analysed
 FEATURES_VERSION = "f1"
-KEY_METHODS = ("cnn", "classic")
-DEFAULT_KEY_METHOD = "cnn"
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
 STREAM_CHUNK_BYTES = 8 * 2**20
 #: shortest clip given a key (s)
 MIN_KEY_SECONDS = 0.05
-
-KeyEstimator = Callable[[np.ndarray], KeyEstimate]
-
 
 @lru_cache(maxsize=4)
 def key_estimator(method: str = DEFAULT_KEY_METHOD) -> KeyEstimator:
@@ -46,7 +44,7 @@ def key_estimator(method: str = DEFAULT_KEY_METHOD) -> KeyEstimator:
         from sampledex.models.cnn import CNNKeyEstimator
 
         return CNNKeyEstimator()
-    raise ValueError(f"key method {method!r} is not one of {KEY_METHODS}")
+    raise UsageError(f"key method {method!r} is not one of {KEY_METHODS}")
 
 
 def warm_up(method: str = DEFAULT_KEY_METHOD) -> None:
@@ -194,4 +192,4 @@ def analyze_partition(fs: fsspec.AbstractFileSystem, entries: list[FileEntry], *
                       method: str = DEFAULT_KEY_METHOD) -> pa.Table:
     """Rows for a group of files, as one table in the catalog schema."""
     rows = [analyze_entry(fs, entry, method=method) for entry in entries]
-    return pa.Table.from_pylist(rows, schema=schema.SAMPLES)
+    return schema.table(rows)

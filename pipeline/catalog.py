@@ -18,41 +18,47 @@ an interrupted run's finished parts count as done and a rerun continues from the
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import socket
-import time
 import uuid
 from importlib import resources
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from . import schema
+from sampledex.models.errors import SampledexError
 
-DEFAULT_CATALOG = "catalog"
+from .defaults import catalog_location
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow and the schema are imported where a part is written: readers (`query`, `search`)
+# need only duckdb, and start faster without them.
+
 SQL_FILES = ("keys.sql", "macros.sql", "views.sql")
 #: statements a read-only query may run
 READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
-#: the catalog's folders and their schemas; ``samples`` last, as :meth:`Catalog.create` needs
-_FOLDERS = {"removals": schema.REMOVALS, "runs": schema.RUNS, "samples": schema.SAMPLES}
+#: the catalog's folders, each with a schema of that name in :mod:`schema`; ``samples`` last, as
+#: :meth:`Catalog.create` needs
+_FOLDERS = ("removals", "runs", "samples")
 #: the empty part that carries a folder's schema
 _SCHEMA_PART = "schema.parquet"
 
 
-class CatalogError(RuntimeError):
+class CatalogError(SampledexError, RuntimeError):
     """The catalog cannot be used as asked (missing, refused statement)."""
 
 
 class CatalogLocked(CatalogError):
     """Another ``index`` run is writing the catalog."""
 
-
-def default_location() -> str:
-    return os.environ.get("SAMPLEDEX_CATALOG", DEFAULT_CATALOG)
+    exit_code = 3
 
 
 #: what :func:`_temporary_name` makes, for finding the ones a killed writer left
@@ -66,6 +72,8 @@ def _temporary_name(path: Path) -> Path:
 
 def write_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file so that it appears complete or not at all."""
+    import pyarrow.parquet as pq
+
     tmp = _temporary_name(path)
     try:
         pq.write_table(table, tmp, compression="zstd")
@@ -76,11 +84,17 @@ def write_atomic(table: pa.Table, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _schema_of(folder: str) -> pa.Schema:
+    from . import schema
+
+    return getattr(schema, folder.upper())
+
+
 class Catalog:
     """A catalog folder on the local file system."""
 
     def __init__(self, location: str | os.PathLike | None = None):
-        self.root = Path(location or default_location()).absolute()
+        self.root = Path(location or catalog_location()).absolute()
 
     def exists(self) -> bool:
         """Whether every view can be read: the last thing :meth:`create` writes is there."""
@@ -93,11 +107,11 @@ class Catalog:
         no rows yet. ``samples``' part comes last, so a reader that finds it
         (:meth:`exists`) finds every folder's, never a glob that matches nothing.
         """
-        for folder, table_schema in _FOLDERS.items():
+        for folder in _FOLDERS:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
             empty = self.root / folder / _SCHEMA_PART
             if not empty.exists():
-                write_atomic(table_schema.empty_table(), empty)
+                write_atomic(_schema_of(folder).empty_table(), empty)
 
     def remove_leftovers(self) -> None:
         """Delete the temporary files of writers that were killed mid-write.
@@ -112,7 +126,7 @@ class Catalog:
     def write(self, folder: str, table: pa.Table, name: str) -> Path:
         """Add one immutable part to ``samples``, ``removals`` or ``runs``."""
         path = self.root / folder / f"{name}.parquet"
-        write_atomic(table.cast(_FOLDERS[folder]), path)
+        write_atomic(table.cast(_schema_of(folder)), path)
         return path
 
     # -- reading -------------------------------------------------------------
@@ -176,80 +190,54 @@ class Catalog:
         return CatalogLock(self.root / "LOCK")
 
 
-def _is_zombie(pid: int) -> bool:
-    """Whether ``pid`` has exited but was not reaped (read from Linux's ``/proc``; False elsewhere).
-
-    A killed ``index`` whose parent never reaps it (a container whose PID 1 is
-    no init) stays a zombie and still answers ``kill(pid, 0)``: its lock is stale all the same.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # the state follows the parenthesised name
-
-
 class CatalogLock:
-    """One writer at a time: an ``O_EXCL`` lock file naming its holder.
+    """One writer at a time: an exclusive ``flock`` on the file ``LOCK``, which names its holder.
 
-    A lock left by a process that no longer runs on this host (exited, killed,
-    or killed and never reaped) is stale and is taken over; a live holder makes
-    a second writer fail at once. Not covered: two writers that take over the
-    same stale lock in the same instant may both win, and a holder's pid reused
-    by another process keeps a stale lock looking held until it is deleted.
+    The kernel holds the lock for the open file and drops it when its holder
+    exits, however it exits (``kill -9`` included), so a dead writer never
+    leaves a lock to clean up; a live holder makes a second writer fail at once
+    with :class:`CatalogLocked`. The file itself stays: deleting it could let a
+    third writer lock a new file while the second still holds the old one.
     """
 
     def __init__(self, path: Path):
         self.path = path
-        self.holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                       "started_at": schema.utcnow().isoformat(timespec="seconds")}
+        self._fd: int | None = None
 
-    def _age_s(self) -> float:
+    def _holder(self, fd: int) -> dict:
         try:
-            return time.time() - self.path.stat().st_mtime
-        except OSError:
-            return 0.0
-
-    def _alive(self, info: dict) -> bool:
-        if info.get("pid") == "?":
-            return True
-        if info.get("host") != socket.gethostname():
-            return True  # cannot tell for another machine: treat as held
-        pid = int(info["pid"])
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return not _is_zombie(pid)
+            return json.loads(os.pread(fd, 4096, 0) or b"{}")
+        except (OSError, ValueError):
+            return {}  # its holder is still writing its name
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    info = json.loads(self.path.read_text() or "{}")
-                except (OSError, ValueError):
-                    info = {}
-                if not info and self._age_s() < 10:
-                    info = {"pid": "?", "host": "?", "started_at": "just now"}  # its holder is still writing it
-                if info and self._alive(info):
-                    raise CatalogLocked(
-                        f"catalog {self.path.parent} is being written by pid {info.get('pid')} on "
-                        f"{info.get('host')} since {info.get('started_at')}; try again when it finishes"
-                    ) from None
-                self.path.unlink(missing_ok=True)  # stale: its holder is gone
-                continue
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.holder, f)
-            return
-        raise CatalogError(f"could not take the lock {self.path}")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            info = self._holder(fd)
+            os.close(fd)
+            raise CatalogLocked(
+                f"catalog {self.path.parent} is being written by pid {info.get('pid', '?')} on "
+                f"{info.get('host', '?')} since {info.get('started_at', 'just now')}; try again when it finishes"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        from . import schema
+
+        holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started_at": schema.utcnow().isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        self._fd = fd
 
     def release(self) -> None:
-        self.path.unlink(missing_ok=True)
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the last descriptor of the open file drops the flock
+            self._fd = None
 
     def __enter__(self) -> "CatalogLock":
         self.acquire()

@@ -1,39 +1,82 @@
-"""``sampledex``: index, query, search and analyse a sample library.
+"""sampledex: index a sample library (local or S3) into a Parquet catalog and ask it by key.
 
-Exit status (``index`` and the rest): 0 when the command did its work (bad
-audio files are rows with ``error`` and do not change it); 1 when the run
-itself failed (source missing, cluster unreachable, catalog unwritable); 2 for
-usage errors; 3 when the catalog is locked by another ``index`` run.
+Exit status: 0 the command did its work (bad audio files are rows with an error,
+not failures); 1 the run failed (missing source or dataset, unreachable S3 or
+scheduler, full or read-only disk, refused SQL); 2 usage error; 3 the catalog is
+being written by another `index`; 130 interrupted. Every error is one line;
+--debug (or SAMPLEDEX_DEBUG=1) adds its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime as dt
-import json
+import errno
 import math
+import os
 import sys
+import traceback
+from typing import Any, Callable, NoReturn
 
-import duckdb
+from sampledex.models.errors import SampledexError, UsageError
 
-from . import analyze, catalog as catalog_mod, graph, sources
+from .defaults import (COMPATIBLE_RULES, DEBUG_ENV, DEFAULT_COMPATIBLE_RULE, DEFAULT_KEY_METHOD,
+                       DEFAULT_SEARCH_LIMIT, KEY_METHODS, OUTPUT_FORMATS, catalog_location)
 
-EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
+# Heavy modules (numpy, pyarrow, duckdb, dask) are imported inside the commands that use
+# them: `query`, `search` and `--help` must start in a fraction of a second.
 
-
-class UsageError(ValueError):
-    """A command line that asks for something impossible (bad key, bad range)."""
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 SEARCH_COLUMNS = ("path", "kind", "key", "camelot", "key_confidence", "bpm", "root_note",
                   "duration_s", "loudness_lufs")
-ANALYZE_COLUMNS = ("path", "format", "sample_rate", "channels", "duration_s", "key", "key_confidence",
-                   "camelot", "peak_dbfs", "loudness_lufs", "error", "notes")
+#: search filters whose column may still be NULL in every row: (option, column)
+_NULLABLE_FILTERS = (("bpm", "bpm"), ("kind", "kind"), ("root", "root_note"))
+#: the fastest tempo a search accepts (BPM); anything above is a typo
+MAX_BPM = 1000.0
+#: most rows a search returns, and most local worker processes
+MAX_LIMIT = 10**9
+MAX_WORKERS = 1024
 
 
-def _storage_options(pairs: list[str]) -> dict:
+# -- arguments -------------------------------------------------------------------
+
+def count(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [lo, hi] (usage error otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: need {lo} to {hi}")
+        return value
+    return parse
+
+
+def parse_bpm_range(text: str) -> tuple[float, float]:
+    """``"120:128"`` -> (120.0, 128.0); ``"124"`` -> (124.0, 124.0); finite, 0 < LO <= HI <= MAX_BPM."""
+    lo, _, hi = text.partition(":")
+    try:
+        lo_f, hi_f = float(lo), float(hi or lo)
+    except ValueError:
+        raise UsageError(f"--bpm {text!r} is not LO:HI (e.g. 120:128)") from None
+    if not (math.isfinite(lo_f) and math.isfinite(hi_f) and 0 < lo_f <= hi_f <= MAX_BPM):
+        raise UsageError(f"--bpm {text!r}: need 0 < LO <= HI <= {MAX_BPM:g}")
+    return lo_f, hi_f
+
+
+def _bpm_type(text: str) -> tuple[float, float]:
+    try:
+        return parse_bpm_range(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--bpm {text!r}: ")) from None
+
+
+def storage_options(pairs: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs; values that read as JSON (true, 3, null) become those values."""
-    options = {}
+    import json
+
+    options: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
@@ -45,7 +88,11 @@ def _storage_options(pairs: list[str]) -> dict:
     return options
 
 
-def _jsonable(value):
+# -- output ----------------------------------------------------------------------
+
+def _jsonable(value: Any) -> Any:
+    import datetime as dt
+
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
@@ -53,23 +100,30 @@ def _jsonable(value):
     return value
 
 
-def print_rows(columns: list[str], rows: list[tuple], fmt: str, out=sys.stdout) -> None:
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1e4 else f"{value:.0f}"
+    return str(value)
+
+
+def print_rows(columns: list[str], rows: list[tuple], fmt: str, out=None) -> None:
     """Rows as an aligned table, CSV or JSON (one array of objects)."""
+    out = out or sys.stdout
     if fmt == "csv":
+        import csv
+
         writer = csv.writer(out)
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt == "json":
+        import json
+
         json.dump([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows], out, indent=1)
         out.write("\n")
     else:
-        def cell(v):
-            if v is None:
-                return ""
-            if isinstance(v, float):
-                return f"{v:.3f}" if abs(v) < 1e4 else f"{v:.0f}"
-            return str(v)
-        text = [[cell(v) for v in r] for r in rows]
+        text = [[_cell(v) for v in r] for r in rows]
         widths = [max([len(c)] + [len(r[i]) for r in text]) for i, c in enumerate(columns)]
         out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
         out.write("  ".join("-" * w for w in widths) + "\n")
@@ -78,35 +132,34 @@ def print_rows(columns: list[str], rows: list[tuple], fmt: str, out=sys.stdout) 
         out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
 
 
-def cmd_index(args) -> int:
+def _say(message: str) -> None:
+    """One line on stderr, prefixed with the program's name."""
+    print(f"sampledex: {' '.join(message.split())}", file=sys.stderr)
+
+
+# -- commands --------------------------------------------------------------------
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from . import catalog as catalog_mod, run
+
     catalog = catalog_mod.Catalog(args.catalog)
-    summary = graph.run_index(args.sources, catalog, scheduler=args.scheduler, workers=args.workers,
-                              full=args.full, method=args.key_method,
-                              storage_options=_storage_options(args.storage_option))
+    summary = run.run_index(args.sources, catalog, scheduler=args.scheduler, workers=args.workers,
+                            full=args.full, method=args.key_method,
+                            storage_options=storage_options(args.storage_option))
     print(summary.text())
     print(f"catalog: {catalog.root}")
-    return 0
+    return EXIT_OK
 
 
-def cmd_query(args) -> int:
+def cmd_query(args: argparse.Namespace) -> int:
+    from . import catalog as catalog_mod
+
     rel = catalog_mod.Catalog(args.catalog).query(args.sql)
     print_rows(rel.columns, rel.fetchall(), args.format)
-    return 0
+    return EXIT_OK
 
 
-def parse_bpm_range(text: str) -> tuple[float, float]:
-    """``"120:128"`` -> (120, 128); ``"124"`` -> (124, 124)."""
-    lo, _, hi = text.partition(":")
-    try:
-        lo_f, hi_f = float(lo), float(hi or lo)
-    except ValueError:
-        raise UsageError(f"--bpm {text!r} is not LO:HI (e.g. 120:128)") from None
-    if lo_f > hi_f or lo_f <= 0:
-        raise UsageError(f"--bpm {text!r}: need 0 < LO <= HI")
-    return lo_f, hi_f
-
-
-def search_sql(args) -> tuple[str, list]:
+def search_sql(args: argparse.Namespace) -> tuple[str, list]:
     """The SELECT behind ``search``, with its parameters."""
     from sampledex.models import keys
 
@@ -124,7 +177,7 @@ def search_sql(args) -> tuple[str, list]:
             params.append(key)
     if args.bpm:
         where.append("bpm_between(bpm, ?, ?)")
-        params += list(parse_bpm_range(args.bpm))
+        params += list(args.bpm)
     if args.kind:
         where.append("kind = ?")
         params.append(args.kind)
@@ -136,154 +189,246 @@ def search_sql(args) -> tuple[str, list]:
     return sql, params + [args.limit]
 
 
-def cmd_search(args) -> int:
-    catalog = catalog_mod.Catalog(args.catalog)
-    con = catalog.connect(read_only=True)
+def empty_filters(con, args: argparse.Namespace) -> list[str]:
+    """The options of a search that filter on a column NULL in every row of the catalog."""
+    used = [(option, column) for option, column in _NULLABLE_FILTERS if getattr(args, option)]
+    if not used:
+        return []
+    counts = con.execute(f"SELECT {', '.join(f'count({c})' for _, c in used)} FROM samples").fetchone()
+    return [f"--{option} (column {column})" for (option, column), n in zip(used, counts) if n == 0]
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from . import catalog as catalog_mod
+
+    con = catalog_mod.Catalog(args.catalog).connect(read_only=True)
     sql, params = search_sql(args)
     rel = con.execute(sql, params)
-    columns = [d[0] for d in rel.description]
-    print_rows(columns, rel.fetchall(), args.format)
-    return 0
+    rows = rel.fetchall()
+    print_rows([d[0] for d in rel.description], rows, args.format)
+    if not rows and (empty := empty_filters(con, args)):
+        _say(f"note: no row of this catalog has a value for {', '.join(empty)} yet "
+             "(this version does not compute it), so the search cannot match anything")
+    return EXIT_OK
 
 
-def cmd_analyze(args) -> int:
-    options = _storage_options(args.storage_option)
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from . import analyze, schema, sources
+
+    options = storage_options(args.storage_option)
+    columns = list(schema.ANALYZE_COLUMNS)
     rows = []
     for url in args.files:
         fs, _ = sources.open_source(url, options)
         table = analyze.analyze_partition(fs, sources.list_source(url, options), method=args.key_method)
-        rows += table.select(list(ANALYZE_COLUMNS)).to_pylist()
-    print_rows(list(ANALYZE_COLUMNS), [tuple(r[c] for c in ANALYZE_COLUMNS) for r in rows], args.format)
-    return 0
+        rows += [tuple(r[c] for c in columns) for r in table.select(columns).to_pylist()]
+    print_rows(columns, rows, args.format)
+    return EXIT_OK
 
 
-def cmd_train(args) -> int:
-    from sampledex.models import datasets, train
+def cmd_train(args: argparse.Namespace) -> int:
+    import shutil
+
+    from sampledex.models.training import datasets, train
+
+    from . import decode
 
     parts = []
     if args.synthetic or not args.datasets:
         parts.append(train.build_synthetic(args.features, seed=args.seed, processes=args.processes))
     for spec in args.datasets:
-        parts.append(train.features_from_files(datasets.load(spec)))
+        labelled = ((decode.to_analysis_mono(decode.load(f.path)), f.key, f.source) for f in datasets.load(spec))
+        parts.append(train.features_from_audio(labelled))
     features = parts[0] if len(parts) == 1 else train.FeatureSet.pack(
         [(p.example(i), int(p.labels[i]), str(p.kinds[i])) for p in parts for i in range(len(p))])
     weights = train.train(features, args.out, epochs=args.epochs, seed=args.seed, max_steps=args.max_steps,
                           log=lambda line: print(line, flush=True))
     if args.export:
-        import shutil
-
         shutil.copyfile(weights, args.export)
         print(f"weights -> {args.export}")
     print(f"learning curve: {args.out}/learning_curve.png, confusion: {args.out}/confusion.png")
-    return 0
+    return EXIT_OK
 
 
-def cmd_evaluate(args) -> int:
-    from . import evaluate
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
 
-    result = evaluate.evaluate(args.dataset, args.method)
-    if args.format == "json":
-        print(json.dumps(result.as_dict(), indent=1))
-    else:
-        print(result.text())
-    return 0
+    from .tools import evaluate
+
+    result = evaluate.evaluate(args.dataset, args.key_method)
+    print(json.dumps(result.as_dict(), indent=1) if args.format == "json" else result.text())
+    return EXIT_OK
+
+
+# -- the parser ------------------------------------------------------------------
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Descriptions as written, and each option's default in its help (unless it is off or none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, []):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line and exit status 2, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+class _Version(argparse.Action):
+    """``--version``: read from the installed package's metadata only when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kw):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import version
+
+        print(f"sampledex {version('sampledex')}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sampledex", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    default_catalog = catalog_mod.default_location()
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=f"show the traceback behind an error (or set {DEBUG_ENV}=1)")
+    parser = _Parser(prog="sampledex", description=__doc__, formatter_class=_Formatter)
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    parser.add_argument("--debug", action="store_true", default=False,
+                        help=f"show the traceback behind an error (or set {DEBUG_ENV}=1)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    def catalog_arg(p):
-        p.add_argument("--catalog", default=default_catalog,
-                       help="catalog folder (default: $SAMPLEDEX_CATALOG or ./catalog)")
+    def command(name: str, help_text: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common],
+                           formatter_class=_Formatter)
+        p.set_defaults(func=func)
+        return p
 
-    def storage_arg(p):
+    def catalog_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--catalog", default=catalog_location(), metavar="DIR",
+                       help="catalog folder ($SAMPLEDEX_CATALOG or ./catalog)")
+
+    def storage_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
                        help="fsspec storage option, repeatable (endpoint_url=…, anon=true, profile=…)")
 
-    def key_method_arg(p):
-        p.add_argument("--key-method", choices=analyze.KEY_METHODS, default=analyze.DEFAULT_KEY_METHOD)
+    def key_method_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--key-method", choices=KEY_METHODS, default=DEFAULT_KEY_METHOD,
+                       help="key estimator: the CNN, or classic Krumhansl–Schmuckler")
 
-    p = sub.add_parser("index", help="analyse sources into the catalog (incremental)")
+    def format_arg(p: argparse.ArgumentParser, choices: tuple[str, ...] = OUTPUT_FORMATS) -> None:
+        p.add_argument("--format", choices=choices, default=choices[0], help="how to print the result")
+
+    p = command("index", "analyse sources into the catalog (incremental: only new and changed files)", cmd_index)
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="folder, file or fsspec URL (s3://bucket/prefix)")
     catalog_arg(p)
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--scheduler", metavar="ADDR", help="existing Dask scheduler, e.g. tcp://host:8786")
-    group.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per core)")
+    group.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786")
+    group.add_argument("--workers", type=count(1, MAX_WORKERS), metavar="N",
+                       help="local worker processes (default: one per core)")
     p.add_argument("--full", action="store_true", help="re-analyse every file, changed or not")
     key_method_arg(p)
     storage_arg(p)
-    p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("query", help="run one read-only SQL statement against the catalog")
-    p.add_argument("sql")
+    p = command("query", "run one read-only SQL statement against the catalog", cmd_query)
+    p.add_argument("sql", metavar="SQL", help="one SELECT (or EXPLAIN) over samples, runs, removals")
     catalog_arg(p)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.set_defaults(func=cmd_query)
+    format_arg(p)
 
-    p = sub.add_parser("search", help="find samples by key, tempo, kind or root note")
+    p = command("search", "find samples by key, tempo, kind or root note", cmd_search)
     p.add_argument("--key", help="any spelling: 'A minor', Am, 'c# min', 8A")
-    p.add_argument("--compatible", nargs="?", const="camelot", metavar="RULE",
-                   choices=("exact", "adjacent", "relative", "camelot", "extended"),
-                   help="also harmonically compatible keys (rule: camelot (default), adjacent, relative, "
-                        "extended, exact)")
-    p.add_argument("--bpm", metavar="LO:HI", help="tempo range; half and double time match too")
-    p.add_argument("--kind", choices=("loop", "one-shot"))
+    p.add_argument("--compatible", nargs="?", const=DEFAULT_COMPATIBLE_RULE, metavar="RULE",
+                   choices=COMPATIBLE_RULES,
+                   help=f"with --key: also harmonically compatible keys; RULE is one of {', '.join(COMPATIBLE_RULES)} "
+                        f"(when given without RULE: {DEFAULT_COMPATIBLE_RULE})")
+    p.add_argument("--bpm", type=_bpm_type, metavar="LO:HI", help="tempo range; half and double time match too")
+    p.add_argument("--kind", choices=("loop", "one-shot"), help="loops or one-shots only")
     p.add_argument("--root", metavar="NOTE", help="root note of a one-shot, e.g. C#3")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--limit", type=count(1, MAX_LIMIT), default=DEFAULT_SEARCH_LIMIT, metavar="N",
+                   help="most rows to print")
     catalog_arg(p)
-    p.set_defaults(func=cmd_search)
+    format_arg(p)
 
-    p = sub.add_parser("analyze", help="analyse files or URLs and print the rows (no catalog)")
+    p = command("analyze", "analyse files or URLs and print their rows (no catalog)", cmd_analyze)
     p.add_argument("files", nargs="+", metavar="FILE_OR_URL")
-    p.add_argument("--format", choices=("table", "json"), default="table")
     key_method_arg(p)
     storage_arg(p)
-    p.set_defaults(func=cmd_analyze)
+    format_arg(p)
 
-    p = sub.add_parser("train", help="train the key CNN (synthetic material and/or labelled datasets)")
+    p = command("train", "train the key CNN on synthetic material and/or labelled datasets", cmd_train)
     p.add_argument("datasets", nargs="*", metavar="DATASET",
                    help="labelled audio: a path,key CSV, a GiantSteps Key or GiantSteps-MTG folder")
     p.add_argument("--synthetic", action="store_true",
                    help="also train on the rendered synthetic set (the default when no DATASET is given)")
-    p.add_argument("--features", default="data/train-synth.npz", help="cache of the synthetic set's features")
-    p.add_argument("--out", default="runs/keycnn", help="log, plots and checkpoints; rerun to resume")
-    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--features", default="data/train-synth.npz", metavar="PATH",
+                   help="cache of the synthetic set's features")
+    p.add_argument("--out", default="runs/keycnn", metavar="DIR", help="log, plots and checkpoints; rerun to resume")
+    p.add_argument("--epochs", type=count(1, 10_000), default=6, metavar="N")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--processes", type=int, default=2, help="rendering processes")
-    p.add_argument("--max-steps", type=int, default=None, help="cap the steps per epoch (smoke tests)")
+    p.add_argument("--processes", type=count(1, MAX_WORKERS), default=2, metavar="N", help="rendering processes")
+    p.add_argument("--max-steps", type=count(1, 10**9), default=None, metavar="N",
+                   help="cap the steps per epoch (smoke tests)")
     p.add_argument("--export", metavar="PATH", help="copy the best weights here (models/keycnn.npz ships)")
-    p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="score a key method on a labelled dataset")
+    p = command("evaluate", "score a key method on a labelled dataset", cmd_evaluate)
     p.add_argument("dataset", help="a path,key CSV, a GiantSteps Key or GiantSteps-MTG folder")
-    p.add_argument("--method", choices=analyze.KEY_METHODS, default=analyze.DEFAULT_KEY_METHOD)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(func=cmd_evaluate)
+    key_method_arg(p)
+    format_arg(p, ("text", "json"))
     return parser
+
+
+# -- errors ----------------------------------------------------------------------
+
+_OS_REASONS = {errno.ENOSPC: "no space left on device", errno.EROFS: "read-only file system",
+               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+               errno.EDQUOT: "disk quota exceeded"}
+
+
+def explain(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one line a user sees for an exception."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted"
+    if isinstance(exc, SampledexError):
+        return exc.exit_code, str(exc)
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is not None and isinstance(exc, duckdb.Error):
+        return EXIT_FAILED, f"SQL: {exc}"
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is not None:
+        if isinstance(exc, botocore.NoCredentialsError):
+            return EXIT_FAILED, ("S3: no credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                                 "use --storage-option profile=NAME, or --storage-option anon=true for a public bucket")
+        if isinstance(exc, (botocore.EndpointConnectionError, botocore.ConnectTimeoutError)):
+            return EXIT_FAILED, f"S3: cannot reach the endpoint: {exc}"
+    if isinstance(exc, OSError):
+        reason = _OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc) or type(exc).__name__
+        where = f": {exc.filename}" if exc.filename else ""
+        return EXIT_FAILED, f"{reason}{where}"
+    return EXIT_FAILED, f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "compatible", None) and not args.key:
-        print("sampledex: --compatible needs --key", file=sys.stderr)
+        _say("search: --compatible needs --key")
         return EXIT_USAGE
+    debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     try:
         return args.func(args)
-    except UsageError as exc:
-        print(f"sampledex: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except catalog_mod.CatalogLocked as exc:
-        print(f"sampledex: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except (catalog_mod.CatalogError, sources.SourceError, graph.ClusterError, duckdb.Error) as exc:
-        print(f"sampledex: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except BrokenPipeError:
-        return 0
+        # the reader went away (`| head`): stop quietly, and keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (Exception, KeyboardInterrupt) as exc:
+        if debug:
+            traceback.print_exc()
+        code, message = explain(exc)
+        _say(message)
+        return code
 
 
 if __name__ == "__main__":

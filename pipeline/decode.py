@@ -18,7 +18,9 @@ from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
+
 from sampledex.models import frontend
+from sampledex.models.errors import SampledexError
 from sampledex.models.frontend import SAMPLE_RATE as ANALYSIS_RATE
 
 #: longest excerpt decoded, from the start of the file (s). The key front end costs about
@@ -38,7 +40,7 @@ _REASONS = {
 }
 
 
-class DecodeError(ValueError):
+class DecodeError(SampledexError, ValueError):
     """Bytes that are not decodable audio; the message is the catalog's ``error``."""
 
 
@@ -137,6 +139,25 @@ def decode(source: bytes | BinaryIO) -> Audio:
     if audio.samples.shape[0] == 0:
         raise DecodeError(f"no audio frames in {audio.format} file (header only or truncated)")
     return audio
+
+
+def load(url: str, *, storage_options: dict | None = None) -> Audio:
+    """Open a file or fsspec URL and :func:`decode` it: the one way a file is loaded for analysis,
+    evaluation and training, so that each sees the same excerpt bound and the same repairs.
+
+    Only the header and the excerpt are read, whatever the file's length.
+
+    Raises
+    ------
+    DecodeError
+        as :func:`decode`.
+    OSError
+        if the file cannot be opened or read.
+    """
+    import fsspec
+
+    with fsspec.open(url, "rb", **(storage_options or {})) as f:
+        return decode(f)
 
 
 def zero_nonfinite(samples: np.ndarray) -> int:

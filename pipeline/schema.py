@@ -1,49 +1,82 @@
-"""The catalog's one explicit schema: table ``samples`` and the ``runs`` log.
+"""The catalog's one explicit schema: table ``samples``, ``removals`` and the ``runs`` log.
 
 This is the contract of DESIGN.md (and README's twin of it): column names,
-types and order. Columns that no analysis fills yet exist and are NULL.
+types, order and meaning, written once in :data:`COLUMNS`. The pyarrow schema,
+the columns ``sampledex analyze`` prints and README's catalog table all come
+from it (a test holds README to it). Columns that no analysis fills yet exist
+and are NULL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 #: embedding width; NULL until a model fills it
 EMBEDDING_DIM = 32
 
-SAMPLES = pa.schema([
-    ("path", pa.string()),
-    ("source", pa.string()),
-    ("size_bytes", pa.int64()),
-    ("mtime", pa.timestamp("us")),
-    ("etag", pa.string()),
-    ("content_hash", pa.string()),
-    ("format", pa.string()),
-    ("sample_rate", pa.int32()),
-    ("channels", pa.int32()),
-    ("duration_s", pa.float64()),
-    ("kind", pa.string()),
-    ("key", pa.string()),
-    ("key_confidence", pa.float64()),
-    ("camelot", pa.string()),
-    ("bpm", pa.float64()),
-    ("bpm_confidence", pa.float64()),
-    ("root_note", pa.string()),
-    ("tuning_cents", pa.float64()),
-    ("loudness_lufs", pa.float64()),
-    ("peak_dbfs", pa.float64()),
-    ("declared_key", pa.string()),
-    ("declared_bpm", pa.float64()),
-    ("declared_root", pa.string()),
-    ("embedding", pa.list_(pa.float32())),
-    ("error", pa.string()),
-    # what a user must know to trust an analysed row: an excerpt of a long file, NaN samples zeroed
-    ("notes", pa.string()),
-    ("analysis_version", pa.string()),
-    ("indexed_at", pa.timestamp("us")),
-])
+
+class Column(NamedTuple):
+    """One column of ``samples``: its name, Arrow type, SQL type (as README writes it), and meaning.
+
+    ``shown`` says whether ``sampledex analyze`` prints it (identity and
+    bookkeeping columns are left out there).
+    """
+
+    name: str
+    type: pa.DataType
+    sql: str
+    meaning: str
+    shown: bool = True
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("path", pa.string(), "VARCHAR",
+           "the file's URL as listed (`/abs/path.wav`, `s3://bucket/key.wav`) — unique"),
+    Column("source", pa.string(), "VARCHAR", "the root it was found under", shown=False),
+    Column("size_bytes", pa.int64(), "BIGINT", "file size in bytes (change detection)", shown=False),
+    Column("mtime", pa.timestamp("us"), "TIMESTAMP", "modification time as listed, UTC (change detection)",
+           shown=False),
+    Column("etag", pa.string(), "VARCHAR", "the listing's ETag where the source has one (S3)", shown=False),
+    Column("content_hash", pa.string(), "VARCHAR", "MD5 of the bytes: finds copies and duplicates",
+           shown=False),
+    Column("format", pa.string(), "VARCHAR", "container read from the content: `wav`, `aiff`, `flac`, `ogg`, `mp3`"),
+    Column("sample_rate", pa.int32(), "INTEGER", "samples per second (Hz)"),
+    Column("channels", pa.int32(), "INTEGER", "channel count"),
+    Column("duration_s", pa.float64(), "DOUBLE", "the whole file's length (s)"),
+    Column("kind", pa.string(), "VARCHAR", "`'loop'` or `'one-shot'` — *not computed yet: NULL*"),
+    Column("key", pa.string(), "VARCHAR", "e.g. `'A minor'`, `'F# major'`; NULL when the sample has no key"),
+    Column("key_confidence", pa.float64(), "DOUBLE", "0–1"),
+    Column("camelot", pa.string(), "VARCHAR", "e.g. `'8A'`; NULL with `key`"),
+    Column("bpm", pa.float64(), "DOUBLE", "tempo of a loop (BPM) — *not computed yet: NULL*"),
+    Column("bpm_confidence", pa.float64(), "DOUBLE", "0–1 — *not computed yet: NULL*"),
+    Column("root_note", pa.string(), "VARCHAR",
+           "pitch of a pitched one-shot (`'C#3'`, C4 = 261.6 Hz) — *not computed yet: NULL*"),
+    Column("tuning_cents", pa.float64(), "DOUBLE",
+           "its deviation from equal temperament at A4 = 440 Hz (cents) — *not computed yet: NULL*"),
+    Column("loudness_lufs", pa.float64(), "DOUBLE",
+           "integrated loudness (ITU-R BS.1770, LUFS); NULL for digital silence"),
+    Column("peak_dbfs", pa.float64(), "DOUBLE", "sample peak (dBFS)"),
+    Column("declared_key", pa.string(), "VARCHAR", "the key the file's name or metadata declares — *not read yet: NULL*"),
+    Column("declared_bpm", pa.float64(), "DOUBLE", "the tempo it declares — *not read yet: NULL*"),
+    Column("declared_root", pa.string(), "VARCHAR", "the root note it declares — *not read yet: NULL*"),
+    Column("embedding", pa.list_(pa.float32()), "FLOAT[]",
+           "vector for similarity search — *not computed yet: NULL*", shown=False),
+    Column("error", pa.string(), "VARCHAR", "NULL when analysed; otherwise why not (the row still exists)"),
+    Column("notes", pa.string(), "VARCHAR",
+           "what to know about an analysed row: `excerpt: first 240.0 s of 3660.0 s analysed` for long files, "
+           "`12 non-finite or out-of-range samples set to 0`; NULL usually"),
+    Column("analysis_version", pa.string(), "VARCHAR",
+           "which feature/model version wrote the row (`f1+cnn-…`)", shown=False),
+    Column("indexed_at", pa.timestamp("us"), "TIMESTAMP", "when the row was written (UTC)", shown=False),
+)
+
+SAMPLES = pa.schema([(c.name, c.type) for c in COLUMNS])
+#: the columns ``sampledex analyze`` prints
+ANALYZE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.shown)
 
 #: a path that left the catalog (deleted from its source) and when
 REMOVALS = pa.schema([
@@ -62,6 +95,30 @@ RUNS = pa.schema([
     ("removed", pa.int64()),
     ("files_per_s", pa.float64()),
 ])
+
+
+class SchemaDriftError(ValueError):
+    """A row names a column the schema does not have: a bug in the code that built it, never dropped silently."""
+
+
+def table(rows: Iterable[Mapping[str, Any]], table_schema: pa.Schema = SAMPLES) -> pa.Table:
+    """Rows (dicts) as a table in ``table_schema``; a missing column is NULL, an unknown one an error.
+
+    ``pa.Table.from_pylist`` would drop a misspelt or new key without a word,
+    and the value would be lost from the catalog.
+
+    Raises
+    ------
+    SchemaDriftError
+        if any row holds a key that is not a column of ``table_schema``.
+    """
+    rows = list(rows)
+    known = set(table_schema.names)
+    for row in rows:
+        if not known.issuperset(row):
+            extra = sorted(set(row) - known)
+            raise SchemaDriftError(f"row for {row.get('path')!r} has columns the schema lacks: {extra}")
+    return pa.Table.from_pylist(rows, schema=table_schema)
 
 
 def utcnow() -> dt.datetime:

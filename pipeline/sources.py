@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from sampledex.models.errors import SampledexError
+
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".mp3"})
 
 
@@ -35,7 +37,7 @@ class FileEntry:
     etag: str | None
 
 
-class SourceError(ValueError):
+class SourceError(SampledexError, ValueError):
     """A source that cannot be listed (missing, not a folder or file, bad URL)."""
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sampledex.pipeline import demo
+from sampledex.pipeline.tools import demo
 
 #: what s3fs (in tests, CLI subprocesses and Dask workers) reads to sign requests to the moto server
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

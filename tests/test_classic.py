@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sampledex.models import classic, frontend, keys, synth
+from sampledex.models import classic, frontend, keys
+from sampledex.models.training import synth
 
 SR = frontend.SAMPLE_RATE
 

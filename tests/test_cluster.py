@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import CREDENTIALS, N_S3_OBJECTS, SAMPLEDEX, live_group_members, run_cli as run
 
-from sampledex.pipeline import demo
+from sampledex.pipeline.tools import demo
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent

@@ -28,7 +28,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sampledex.models import keys, synth
+from sampledex.models import keys
+from sampledex.models.training import synth
 from sampledex.pipeline import analyze, decode, schema, sources
 
 SR = 22050

@@ -13,8 +13,9 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from sampledex.models import datasets, keys
-from sampledex.models.datasets import DatasetError, DatasetWarning, LabelledFile
+from sampledex.models import keys
+from sampledex.models.training import datasets
+from sampledex.models.training.datasets import DatasetError, DatasetWarning, LabelledFile
 
 K = keys.parse_key
 REALKEYS = Path(__file__).resolve().parents[2] / "shared" / "realkeys" / "labels.csv"

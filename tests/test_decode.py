@@ -19,7 +19,8 @@ import pyarrow as pa
 import pytest
 import soundfile as sf
 
-from sampledex.models import keys, synth
+from sampledex.models import keys
+from sampledex.models.training import synth
 from sampledex.pipeline import analyze, decode, schema, sources
 
 ANALYSIS_RATE = 22050

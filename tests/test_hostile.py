@@ -536,11 +536,11 @@ def test_peak_rss_of_one_process_stays_under_1_gib(long_files, corpus):
 
 _WORKER_RSS_SCRIPT = _PEAK_FUNCTIONS + """
 import json, sys, tempfile
-from sampledex.pipeline import catalog as catalog_mod, graph
+from sampledex.pipeline import catalog as catalog_mod, run
 with tempfile.TemporaryDirectory() as tmp:
     catalog = catalog_mod.Catalog(tmp + "/catalog")
-    with graph.dask_client(None, 2) as client:
-        summary = graph.run_index([sys.argv[1]], catalog, client=client, method="classic", progress=False)
+    with run.dask_client(None, 2) as client:
+        summary = run.run_index([sys.argv[1]], catalog, client=client, method="classic", progress=False)
         peaks = client.run(peak_kib)
     audio_s = catalog.query("SELECT sum(duration_s) FROM samples").fetchall()[0][0]
 print(json.dumps({"workers": list(peaks.values()), "seen": summary.seen, "failed": summary.failed,

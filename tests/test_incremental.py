@@ -1,7 +1,7 @@
 """Incremental runs: unchanged files are not read, changed ones are re-analysed, deleted ones leave,
 copies and moves are recognised by content hash, a new analysis version re-analyses everything.
 
-Runs go through ``graph.run_index`` on an in-process Dask cluster with the classic key method.
+Runs go through ``run.run_index`` on an in-process Dask cluster with the classic key method.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import fsspec
 import pytest
 from conftest import write_tone
 
-from sampledex.pipeline import analyze, catalog as catalog_mod, features, graph, schema
+from sampledex.pipeline import analyze, catalog as catalog_mod, features, plan, run, schema
 from sampledex.pipeline.sources import FileEntry
 
 #: what a copied row takes from the file rather than from the row it copies
@@ -31,8 +31,8 @@ def indexed(private_library, tmp_path, client):
     lib, _ = private_library
     cat = catalog_mod.Catalog(tmp_path / "catalog")
 
-    def index(**kw) -> graph.RunSummary:
-        return graph.run_index([str(lib)], cat, client=client, method="classic", progress=False, **kw)
+    def index(**kw) -> run.RunSummary:
+        return run.run_index([str(lib)], cat, client=client, method="classic", progress=False, **kw)
 
     first = index()
     assert (first.seen, first.analysed, first.failed) == (10, 10, 0)
@@ -43,7 +43,7 @@ def samples(cat: catalog_mod.Catalog) -> dict[str, dict]:
     return {r["path"]: r for r in cat.query("SELECT * FROM samples").to_arrow_table().to_pylist()}
 
 
-def counts(summary: graph.RunSummary) -> dict[str, int]:
+def counts(summary: run.RunSummary) -> dict[str, int]:
     return {k: getattr(summary, k) for k in ("seen", "analysed", "skipped", "reused", "hashed", "failed",
                                              "removed")}
 
@@ -183,13 +183,13 @@ MD5 = "0cc175b9c0f1b6a831c399e269772661"
     ("https://host/a.wav", MD5, None),
 ])
 def test_a_hash_is_taken_from_the_listing_only_where_the_etag_is_an_md5(path, etag, expected):
-    assert graph.listed_hash(entry(path, etag)) == expected
+    assert plan.listed_hash(entry(path, etag)) == expected
 
 
 def test_hash_files_reads_the_content_hash_and_none_for_an_unreadable_file(small_library):
     folder, specs = small_library
     path = str(folder / specs[0].name)
-    hashes = graph.hash_files(fsspec.filesystem("file"), [entry(path, None), entry(path + ".gone", None)])
+    hashes = run.hash_files(fsspec.filesystem("file"), [entry(path, None), entry(path + ".gone", None)])
     assert hashes == [features.content_hash((folder / specs[0].name).read_bytes()), None]
 
 
@@ -199,7 +199,7 @@ def test_only_current_rows_without_errors_are_reusable():
                "/a.wav": (20, t, None, "h1", "v1", None),
                "/old.wav": (30, t, None, "h2", "v0", None),
                "/bad.wav": (40, t, None, "h3", "v1", "not decodable audio")}
-    known = graph.reusable(current, "v1")
+    known = plan.reusable(current, "v1")
     assert known.by_hash == {"h1": "/a.wav"} and known.sizes == {10, 20}
 
 
@@ -215,8 +215,8 @@ def test_s3_copies_and_moves_are_recognised_by_etag_without_reading(s3_server, s
         fs.put_file(str(folder / s.name), f"moves/{s.name}")
     cat = catalog_mod.Catalog(tmp_path / "catalog")
 
-    def index() -> graph.RunSummary:
-        return graph.run_index(["s3://moves"], cat, client=client, method="classic", progress=False,
+    def index() -> run.RunSummary:
+        return run.run_index(["s3://moves"], cat, client=client, method="classic", progress=False,
                                storage_options=options)
 
     assert index().analysed == 3

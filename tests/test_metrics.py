@@ -12,7 +12,8 @@ import pytest
 
 import mir_eval.key
 
-from sampledex.models import keys, metrics
+from sampledex.models import keys
+from sampledex.models.training import metrics
 from sampledex.models.keys import parse_key
 
 MIR_EVAL_HAS_DESCENDING = "allow_descending_fifths" in inspect.signature(

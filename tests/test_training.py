@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from sampledex.models import cnn, datagen, frontend, keys, render, train
+from sampledex.models import cnn, frontend, keys
+from sampledex.models.training import datagen, render, train
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def tiny_set(renderers):
 
 
 def test_fluidsynth_renders_notes_at_their_pitch(renderers):
-    from sampledex.models.synth import Note
+    from sampledex.models.training.synth import Note
 
     y = renderers[0].render([Note(0.0, 1.0, 69)], 1.0, program=0)  # A4 on a piano
     S = frontend.logfreq_spectrogram(y)

@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sampledex.models import corpus, datagen
+from sampledex.models.training import corpus, datagen
 
 from . import evaluate
 

@@ -1,29 +1,10 @@
-"""The ``index`` run: manifest ──► diff against the catalog ──► copies ──► partitions ──► Dask ──► Parquet parts.
+"""The ``index`` run: plan (:mod:`plan`) ──► copies ──► partitions on Dask ──► Parquet parts ──► ``runs`` row.
 
 Partitions are the unit of work, of retry and of output. Each is one Dask task
-that reads and analyses its files on a worker and returns their rows; the
-client writes each as one catalog part the moment it arrives, so an
-interrupted run keeps every finished partition and the next run only analyses
-what is left.
-
-Copies. A new or changed file whose bytes the catalog has already analysed
-(a copy, a move, a touched file, an object uploaded again) gets a copy of that
-row under its own path and identity instead of an analysis. Its hash comes
-from the listing where that is the MD5 (an S3 single-part ETag: nothing is
-read); otherwise the workers read and hash it, but only if its size equals that
-of a reusable row, so a new file of a new size costs one read, not two.
-
-What change detection sees. A file counts as unchanged when its size, mtime
-and ETag are those its row was written with; nothing is read to check that.
-
-- Changed metadata over the same bytes (``touch``, a copy that sets a new mtime,
-  a move, a re-upload): the file is re-read, but its content hash finds its row
-  and it is not analysed again.
-- Changed bytes under the same metadata (a same-length rewrite whose mtime is
-  then restored, as ``cp -p``, ``rsync -t`` or ``touch -r`` do): *not seen* on a
-  local file system or any source without a content ETag, because seeing it
-  means reading every file on every run; ``--full`` does that. On S3 the ETag
-  changes with the bytes, so there it is seen.
+(a future submitted to the client, not a prebuilt graph) that reads and
+analyses its files on a worker and returns their rows; the client writes each
+as one catalog part the moment it arrives, so an interrupted run keeps every
+finished partition and the next run only analyses what is left.
 
 A killed run writes no ``runs`` row: that log holds finished runs and what
 they did. The parts a killed run finished stay in the catalog (their names
@@ -33,11 +14,9 @@ carry its run id) and count as ``skipped`` for the run that follows.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 import logging
 import os
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -46,24 +25,11 @@ from typing import Callable, Iterator
 import fsspec
 import pyarrow as pa
 
+from sampledex.models.errors import SampledexError, UsageError
+
 from . import analyze, catalog as catalog_mod, schema, sources
+from .plan import Reusable, estimated_cost, listed_hash, partitions, plan, read_cost, reusable
 from .sources import FileEntry
-
-#: errors that say nothing about the file itself: such rows are retried next run
-TRANSIENT_ERRORS = ("read failed:", "worker failed:")
-#: files per partition: big enough to amortise a task's overhead, small enough to balance 2 workers
-MAX_PARTITION_SIZE = 64
-MIN_PARTITION_SIZE = 4
-
-
-@dataclass
-class Plan:
-    """What a run has to do, from the manifest and the catalog's current rows."""
-
-    analyse: list[FileEntry] = field(default_factory=list)
-    unchanged: list[FileEntry] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-
 
 @dataclass
 class RunSummary:
@@ -108,11 +74,11 @@ class RunSummary:
 
     def record(self) -> pa.Table:
         """The run's row of ``runs`` (its columns are a contract: ``reused`` is inside ``skipped``)."""
-        return pa.Table.from_pylist([{
+        return schema.table([{
             "run_id": self.run_id, "started_at": self.started_at, "finished_at": self.finished_at,
             "seen": self.seen, "analysed": self.analysed, "skipped": self.skipped,
             "failed": self.failed, "removed": self.removed, "files_per_s": self.files_per_s,
-        }], schema=schema.RUNS)
+        }], schema.RUNS)
 
     def text(self) -> str:
         skipped = (f"{self.skipped - self.reused} unchanged, {self.reused} reused by content hash: "
@@ -131,74 +97,6 @@ class RunSummary:
             lines.append(f"  … and {len(self.failures) - 20} more: "
                          "sampledex query \"SELECT path, error FROM samples WHERE error IS NOT NULL\"")
         return "\n".join(lines)
-
-
-def plan(manifest: list[FileEntry], current: dict[str, tuple], version: str, *, full: bool = False) -> Plan:
-    """Split a manifest into files to analyse and files whose row is current.
-
-    A row is current when the file's size, mtime and ETag are those it was
-    analysed with, by the same analysis version, and its error (if any) was
-    about the file and not about reading it. Paths in the catalog that the
-    manifest no longer lists are removed.
-    """
-    result = Plan()
-    for entry in manifest:
-        row = current.get(entry.path)
-        if full or row is None or not _is_current(entry, row, version):
-            result.analyse.append(entry)
-        else:
-            result.unchanged.append(entry)
-    listed = {e.path for e in manifest}
-    result.removed = sorted(p for p in current if p not in listed)
-    return result
-
-
-def _is_current(entry: FileEntry, row: tuple, version: str) -> bool:
-    size, mtime, etag, _hash, row_version, error = row
-    if error and error.startswith(TRANSIENT_ERRORS):
-        return False
-    return (size, mtime, etag, row_version) == (entry.size, entry.mtime, entry.etag, version)
-
-
-@dataclass
-class Reusable:
-    """Catalog rows whose analysis a byte-identical file may take: current version, no error.
-
-    ``by_hash`` maps a content hash to one path holding such a row; ``sizes``
-    are those rows' file sizes in bytes: a file of any other size cannot match
-    one, so it is not read for its hash.
-    """
-
-    by_hash: dict[str, str] = field(default_factory=dict)
-    sizes: set[int] = field(default_factory=set)
-
-
-def reusable(current: dict[str, tuple], version: str) -> Reusable:
-    """The rows of ``current`` (``Catalog.identities()``) that a copy may reuse."""
-    result = Reusable()
-    for path, (size, _mtime, _etag, content_hash, row_version, error) in sorted(current.items()):
-        if content_hash and row_version == version and error is None:
-            result.by_hash.setdefault(content_hash, path)  # sorted: the same row every run
-            result.sizes.add(size)
-    return result
-
-
-#: protocols whose listing's ETag is the MD5 of a single-part upload, i.e. our content hash
-_MD5_ETAG_PROTOCOLS = ("s3://", "s3a://")
-#: a multipart upload's ETag ends in "-N" and is no MD5 of the bytes
-_MD5_ETAG = re.compile(r"[0-9a-f]{32}")
-
-
-def listed_hash(entry: FileEntry) -> str | None:
-    """A file's content hash as its listing gives it, without reading it; None when it does not.
-
-    S3's ETag of a single-part upload is its MD5. Some 32-digit ETags are not
-    (server-side encryption with KMS or customer keys): such an ETag matches no
-    catalog row, so it costs an analysis, never a wrong row.
-    """
-    if entry.path.startswith(_MD5_ETAG_PROTOCOLS) and entry.etag and _MD5_ETAG.fullmatch(entry.etag):
-        return entry.etag
-    return None
 
 
 def hash_files(fs: fsspec.AbstractFileSystem, entries: list[FileEntry]) -> list[str | None]:
@@ -226,54 +124,14 @@ def copied_rows(catalog: catalog_mod.Catalog, matches: list[tuple[FileEntry, str
     """
     originals = {r["path"]: r for r in catalog.rows(sorted({path for _, path in matches})).to_pylist()}
     rows = [{**originals[path], **analyze.identity_columns(entry, method)} for entry, path in matches]
-    return pa.Table.from_pylist(rows, schema=schema.SAMPLES)
-
-
-#: decoding cost per byte relative to PCM: compressed formats hold more audio per byte
-_COST_PER_BYTE = {".mp3": 8.0, ".ogg": 8.0, ".oga": 8.0, ".flac": 2.0}
-#: a file's fixed cost (opening it, a row) in the units of one PCM byte
-_COST_PER_FILE = 4096
-
-
-def estimated_cost(entry: FileEntry) -> float:
-    """Relative cost of analysing a file, from its size and format (for load balance only)."""
-    return entry.size * _COST_PER_BYTE.get(os.path.splitext(entry.path)[1].lower(), 1.0) + _COST_PER_FILE
-
-
-def read_cost(entry: FileEntry) -> float:
-    """Relative cost of reading and hashing a file: its size, whatever its format (for load balance only)."""
-    return entry.size + _COST_PER_FILE
-
-
-def partitions(entries: list[FileEntry], workers: int,
-               cost: Callable[[FileEntry], float] = estimated_cost) -> list[list[FileEntry]]:
-    """Groups of files of about equal cost, about eight per worker, within size bounds; costliest first.
-
-    Libraries cluster long loops in one folder and short hits in another, so
-    cutting the sorted path list into runs would leave one worker with all the
-    long files at the end; instead the costliest file goes to the cheapest group.
-    ``cost`` is relative work per file: :func:`estimated_cost` to analyse, :func:`read_cost` to hash.
-    """
-    if not entries:
-        return []
-    size = len(entries) // (8 * max(workers, 1))
-    size = max(MIN_PARTITION_SIZE, min(MAX_PARTITION_SIZE, size))
-    count = -(-len(entries) // size)
-    heap = [(0.0, i) for i in range(count)]
-    groups: list[list[FileEntry]] = [[] for _ in range(count)]
-    for entry in sorted(entries, key=cost, reverse=True):
-        total, i = heapq.heappop(heap)
-        groups[i].append(entry)
-        heapq.heappush(heap, (total + cost(entry), i))
-    groups.sort(key=lambda g: sum(map(cost, g)), reverse=True)
-    return [sorted(g, key=lambda e: e.path) for g in groups]
+    return schema.table(rows)
 
 
 #: how long a run waits for an existing cluster to have at least one worker (s)
 WORKER_WAIT_S = 60
 
 
-class ClusterError(RuntimeError):
+class ClusterError(SampledexError, RuntimeError):
     """The Dask cluster asked for cannot run the work (unreachable, no workers)."""
 
 
@@ -296,7 +154,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
                                    f"(waited {WORKER_WAIT_S} s)") from None
             yield client
         return
-    n = workers or os.cpu_count() or 1
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if n < 1:
+        raise UsageError(f"--workers {n}: need at least 1 local worker process")
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's adaptive
     # mmap threshold: every multi-MB audio buffer is then mmapped and page-faulted afresh, and
     # the analysis runs about twice as slowly as in a plain process (measured by `make bench`).
@@ -364,7 +224,7 @@ def _hash_on_cluster(client, entries: list[FileEntry], filesystems: dict) -> dic
 def _failed_partition_rows(entries: list[FileEntry], method: str, exc: BaseException) -> pa.Table:
     why = f"worker failed: {type(exc).__name__}: {exc}"
     rows = [{**analyze.identity_columns(e, method), "error": why} for e in entries]
-    return pa.Table.from_pylist(rows, schema=schema.SAMPLES)
+    return schema.table(rows)
 
 
 def _analyse(client, catalog: catalog_mod.Catalog, summary: RunSummary, entries: list[FileEntry],
@@ -392,8 +252,8 @@ def _analyse(client, catalog: catalog_mod.Catalog, summary: RunSummary, entries:
 def _record_removals(catalog: catalog_mod.Catalog, summary: RunSummary, removed: list[str]) -> None:
     if removed:
         now = schema.utcnow()
-        catalog.write("removals", pa.Table.from_pylist(
-            [{"path": p, "removed_at": now} for p in removed], schema=schema.REMOVALS),
+        catalog.write("removals", schema.table(
+            [{"path": p, "removed_at": now} for p in removed], schema.REMOVALS),
             f"removed-{summary.stamp}-{summary.run_id}")
         summary.removed = len(removed)
 
@@ -416,10 +276,12 @@ def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str |
     t0 = time.perf_counter()
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=schema.utcnow())
     names = _part_names(summary)
-    catalog.create()
+    # listed first: a missing source or an unreachable bucket fails before anything is written
+    manifest = sources.list_sources(urls, storage_options)
     with catalog.lock():
+        # created under the lock: several first runs on a new catalog must not race to make it
+        catalog.create()
         catalog.remove_leftovers()
-        manifest = sources.list_sources(urls, storage_options)
         version = analyze.analysis_version(method)
         current = catalog.identities()
         todo = plan(manifest, current, version, full=full)
@@ -447,3 +309,4 @@ def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str |
         summary.elapsed_s = time.perf_counter() - t0
         catalog.write("runs", summary.record(), f"run-{summary.stamp}-{summary.run_id}")
     return summary
+

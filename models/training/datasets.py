@@ -37,7 +37,8 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from . import keys
+from sampledex.models import keys
+from sampledex.models.errors import SampledexError
 
 __all__ = [
     "LabelledFile", "Dataset", "DatasetError", "DatasetWarning",
@@ -87,7 +88,7 @@ class LabelledFile:
     source: str
 
 
-class DatasetError(ValueError):
+class DatasetError(SampledexError, ValueError):
     """A dataset whose layout is wrong: a missing folder or file, an unreadable label file."""
 
 

@@ -20,14 +20,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import analyze, catalog as catalog_mod, demo, graph
+from sampledex.pipeline import analyze, catalog as catalog_mod, run
+from . import demo
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def timed_index(urls: list[str], **kw) -> graph.RunSummary:
+def timed_index(urls: list[str], **kw) -> run.RunSummary:
     with tempfile.TemporaryDirectory() as tmp:
-        return graph.run_index(urls, catalog_mod.Catalog(Path(tmp) / "catalog"), progress=False, **kw)
+        return run.run_index(urls, catalog_mod.Catalog(Path(tmp) / "catalog"), progress=False, **kw)
 
 
 def start_cluster(folder: Path, workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
@@ -127,9 +128,9 @@ def main(argv: list[str] | None = None) -> None:
         lib = Path(tmp) / "lib"
         tiny_library(lib, args.rerun_files)
         catalog = catalog_mod.Catalog(Path(tmp) / "catalog")
-        first = graph.run_index([str(lib)], catalog, method="classic", progress=False)
+        first = run.run_index([str(lib)], catalog, method="classic", progress=False)
         t0 = time.perf_counter()
-        again = graph.run_index([str(lib)], catalog, method="classic", progress=False)
+        again = run.run_index([str(lib)], catalog, method="classic", progress=False)
         rerun_s = time.perf_counter() - t0
         print(f"\n{args.rerun_files} files: first index {first.elapsed_s:.1f} s; no-change rerun {rerun_s:.2f} s "
               f"(seen {again.seen}, analysed {again.analysed}, skipped {again.skipped})")

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from sampledex.models import keys, synth
+from sampledex.models import keys
+from sampledex.models.training import synth
 
 #: soundfile (format, subtype) per file extension
 ENCODINGS = {
@@ -168,7 +169,7 @@ def write_library(folder: str | Path, specs: list[SampleSpec]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m sampledex.pipeline.demo FOLDER [--bench N]``: write the demo (or bench) library."""
+    """``python -m sampledex.pipeline.tools.demo FOLDER [--bench N]``: write the demo (or bench) library."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sampledex.models.errors import SampledexError
+
 from .synth import Note
 
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/sounds/sf3")
@@ -26,7 +28,7 @@ EVAL_SOUNDFONT = "MuseScore_General_Lite.sf3"
 DRUM_CHANNEL = 9
 
 
-class SoundfontMissing(FileNotFoundError):
+class SoundfontMissing(SampledexError, FileNotFoundError):
     """A soundfont the project's setup should have installed is not there."""
 
 

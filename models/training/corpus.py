@@ -22,7 +22,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import keys
+from sampledex.models import keys
 
 HOLD_OUT_SHARE = 5  # one piece in five
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import fsspec
 import numpy as np
 
-from sampledex.models import datasets, keys, metrics
+from sampledex.models import keys
+from sampledex.models.training import datasets, metrics
 
-from . import analyze, decode
+from sampledex.pipeline import analyze, decode
 
 
 @dataclass
@@ -38,10 +38,9 @@ class Evaluation:
         return "\n".join(lines)
 
 
-def estimate_file(path: str, method: str, storage_options: dict | None = None):
+def estimate_file(path: str, method: str, storage_options: dict | None = None) -> keys.KeyEstimate:
     """The key estimate of one file, by the chain an ``index`` partition runs."""
-    with fsspec.open(path, "rb", **(storage_options or {})) as f:
-        return analyze.estimate_key(decode.decode(f.read()), method)
+    return analyze.estimate_key(decode.load(path, storage_options=storage_options), method)
 
 
 def evaluate(spec: str, method: str = analyze.DEFAULT_KEY_METHOD, *, progress=None) -> Evaluation:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import augment, keys, synth
+from sampledex.models import keys
+from . import augment, synth
 from .synth import Note
 
 NO_KEY = keys.NO_KEY

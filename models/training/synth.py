@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import keys
+from sampledex.models import keys
 
 #: scale degrees (semitones above the tonic) of major and natural minor
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)

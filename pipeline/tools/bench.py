@@ -15,7 +15,8 @@ import time
 import fsspec
 from threadpoolctl import threadpool_limits
 
-from . import analyze, catalog as catalog_mod, demo, graph, sources
+from sampledex.pipeline import analyze, catalog as catalog_mod, run, sources
+from . import demo
 
 
 def single_process_loop(folder: str, method: str) -> tuple[float, float, int]:
@@ -50,7 +51,7 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def index_run(folder: str, method: str, workers: int | None) -> tuple[graph.RunSummary, float, float, list[float]]:
+def index_run(folder: str, method: str, workers: int | None) -> tuple[run.RunSummary, float, float, list[float]]:
     """A full ``index`` run into a fresh catalog on a local cluster started here.
 
     Returns (summary, audio seconds, cluster start seconds, peak RSS of each worker process in MiB).
@@ -60,9 +61,9 @@ def index_run(folder: str, method: str, workers: int | None) -> tuple[graph.RunS
     with tempfile.TemporaryDirectory() as tmp:
         catalog = catalog_mod.Catalog(os.path.join(tmp, "catalog"))
         t0 = time.perf_counter()
-        with graph.dask_client(None, workers) as client:
+        with run.dask_client(None, workers) as client:
             cluster_s = time.perf_counter() - t0
-            summary = graph.run_index([folder], catalog, client=client, method=method, progress=False)
+            summary = run.run_index([folder], catalog, client=client, method=method, progress=False)
             rss_kib = client.run(peak_rss_kib)
         audio_s = catalog.query("SELECT coalesce(sum(duration_s), 0) FROM samples").fetchall()[0][0]
     return summary, audio_s, cluster_s, [rss_kib[w] / 1024 for w in sorted(rss_kib)]

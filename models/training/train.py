@@ -19,12 +19,14 @@ import json
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import datagen, frontend, keys, metrics
+from sampledex.models import frontend, keys
+from . import datagen, metrics
 
 CROP_FRAMES = 32           # 6.4 s windows in training; inference takes any length
 KEYLESS_SHIFTS = 4
@@ -128,20 +130,16 @@ def build_synthetic(path: str | Path, *, mix: dict[str, int] = DEFAULT_MIX, seed
     return features
 
 
-def features_from_files(files, *, log=print) -> FeatureSet:
-    """Features of labelled audio files (:mod:`datasets`), decoded and resampled by the pipeline's own
-    :mod:`decode` (the same excerpt bound and checks), so that training sees what inference sees."""
-    import fsspec
+def features_from_audio(items: Iterable[tuple[np.ndarray, int | None, str]], *, log=print) -> FeatureSet:
+    """Features of labelled audio: ``(mono samples at frontend.SAMPLE_RATE Hz, key index or None, source)``.
 
-    from sampledex.pipeline import decode
-
-    items = []
-    for f in files:
-        with fsspec.open(f.path, "rb") as fh:
-            y = decode.to_analysis_mono(decode.decode(fh.read()))
-        items.append((margin_spectrogram(y), datagen.NO_KEY if f.key is None else f.key, f.source))
-    log(f"decoded {len(items)} labelled files")
-    return FeatureSet.pack(items)
+    The caller decodes (``sampledex train`` does it with the pipeline's own
+    loader, so that training sees what inference sees); ``None`` is "no key".
+    """
+    packed = [(margin_spectrogram(y), datagen.NO_KEY if key is None else key, source)
+              for y, key, source in items]
+    log(f"decoded {len(packed)} labelled files")
+    return FeatureSet.pack(packed)
 
 
 # -- batches ---------------------------------------------------------------------------
@@ -184,7 +182,7 @@ def spec_augment(S: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def batch(features: FeatureSet, items: list[tuple[int, int]], rng: np.random.Generator,
           frames: int = CROP_FRAMES, augment: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Inputs [B, 1, NUM_BINS, frames] and labels [B] for (example, semitone shift) pairs."""
-    from .cnn import standardise
+    from sampledex.models.cnn import standardise
 
     xs, ys = [], []
     for i, s in items:
@@ -228,7 +226,7 @@ class Validation:
 def validate(net, features: FeatureSet, indices: np.ndarray) -> Validation:
     import torch
 
-    from .cnn import standardise
+    from sampledex.models.cnn import standardise
 
     pairs, losses, probabilities, labels = [], [], [], []
     net.eval()
@@ -283,7 +281,7 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
     """
     import torch
 
-    from .cnn import build_network, choose_no_key_ratio, save_weights
+    from sampledex.models.cnn import WeightsError, build_network, choose_no_key_ratio, save_weights
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -346,6 +344,6 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
         (out / "last_report.json").write_text(json.dumps(report.as_dict(), indent=1))
     weights = out / "keycnn.npz"
     if not weights.exists():
-        raise FileNotFoundError(f"{weights} was never written: {out} holds a run from a version that saved "
+        raise WeightsError(f"{weights} was never written: {out} holds a run from a version that saved "
                                 "torch .pt weights; train into a new --out")
     return weights

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import keys
+from sampledex.models import keys
 
 #: a key index 0..23, or None for "no key"
 Key = int | None

@@ -1,0 +1,1 @@
+"""Tools outside the runtime path: demo libraries, benchmarks and key-model reports."""
