@@ -121,6 +121,13 @@ def table(rows: Iterable[Mapping[str, Any]], table_schema: pa.Schema = SAMPLES) 
     return pa.Table.from_pylist(rows, schema=table_schema)
 
 
+def markdown_table() -> str:
+    """README's table of ``samples``, one row per column, from :data:`COLUMNS` (a test compares them)."""
+    lines = ["| column | type | meaning |", "|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.sql} | {c.meaning} |" for c in COLUMNS]
+    return "\n".join(lines)
+
+
 def utcnow() -> dt.datetime:
     """Now in UTC as a naive datetime: the catalog's timestamp columns carry no zone."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

@@ -67,9 +67,9 @@ def test_a_copy_is_recognised_by_content_hash_and_not_analysed(indexed):
     copy = lib / "copies" / "renamed.wav"
     shutil.copyfile(original, copy)  # a new mtime too
 
-    run = index()
-    assert counts(run) == dict(seen=11, analysed=0, skipped=11, reused=1, hashed=1, failed=0, removed=0)
-    assert "skipped 11 (10 unchanged, 1 reused by content hash" in run.text()
+    result = index()
+    assert counts(result) == dict(seen=11, analysed=0, skipped=11, reused=1, hashed=1, failed=0, removed=0)
+    assert "skipped 11 (10 unchanged, 1 reused by content hash" in result.text()
     rows = samples(cat)
     old, new = rows[str(original)], rows[str(copy)]
     assert {c: new[c] for c in ANALYSIS} == {c: old[c] for c in ANALYSIS} and new["error"] is None
@@ -86,8 +86,8 @@ def test_a_move_is_recognised_and_the_old_path_leaves(indexed):
     moved = lib / "moved.wav"
     original.rename(moved)
 
-    run = index()
-    assert counts(run) == dict(seen=10, analysed=0, skipped=10, reused=1, hashed=1, failed=0, removed=1)
+    result = index()
+    assert counts(result) == dict(seen=10, analysed=0, skipped=10, reused=1, hashed=1, failed=0, removed=1)
     rows = samples(cat)
     assert str(original) not in rows and len(rows) == 10
     assert {c: rows[str(moved)][c] for c in ANALYSIS} == {c: before[c] for c in ANALYSIS}
@@ -98,8 +98,8 @@ def test_a_touched_file_is_hashed_but_not_analysed(indexed):
     touched = a_file(lib)
     os.utime(touched, (1.7e9, 1.7e9))
 
-    run = index()
-    assert (run.analysed, run.reused, run.hashed) == (0, 1, 1)
+    result = index()
+    assert (result.analysed, result.reused, result.hashed) == (0, 1, 1)
     assert samples(cat)[str(touched)]["mtime"] == dt.datetime(2023, 11, 14, 22, 13, 20)
     assert index().hashed == 0  # its row now has the new mtime
 
@@ -109,8 +109,8 @@ def test_changed_content_is_reanalysed(indexed, tmp_path):
     changed = a_file(lib)
     write_tone(changed, seconds=0.7, freq=330.0)
 
-    run = index()
-    assert (run.analysed, run.reused, run.skipped) == (1, 0, 9)
+    result = index()
+    assert (result.analysed, result.reused, result.skipped) == (1, 0, 9)
     assert samples(cat)[str(changed)]["content_hash"] == features.content_hash(changed.read_bytes())
 
 
@@ -124,8 +124,8 @@ def test_a_same_size_rewrite_with_its_mtime_restored_is_seen_only_by_full(indexe
     path.write_bytes(data)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
-    run = index()
-    assert (run.analysed, run.hashed) == (0, 0)
+    result = index()
+    assert (result.analysed, result.hashed) == (0, 0)
     assert samples(cat)[str(path)]["content_hash"] != features.content_hash(bytes(data))
     full = index(full=True)
     assert (full.analysed, full.reused, full.hashed) == (10, 0, 0)
@@ -137,8 +137,8 @@ def test_a_new_analysis_version_reanalyses_everything_copies_included(indexed, m
     shutil.copyfile(a_file(lib), lib / "copy.wav")
     monkeypatch.setattr(analyze, "FEATURES_VERSION", "f-test")  # workers run in this process
 
-    run = index()
-    assert (run.analysed, run.reused, run.hashed, run.skipped) == (11, 0, 0, 0)
+    result = index()
+    assert (result.analysed, result.reused, result.hashed, result.skipped) == (11, 0, 0, 0)
     assert {r["analysis_version"] for r in samples(cat).values()} == {analyze.analysis_version("classic")}
 
 
@@ -150,8 +150,8 @@ def test_rows_with_errors_are_not_copied(indexed):
     shutil.copyfile(lib / "junk.wav", lib / "junk-copy.wav")
     shutil.copyfile(original, lib / "good-copy.wav")
 
-    run = index()
-    assert (run.analysed, run.failed, run.reused) == (0, 1, 1)
+    result = index()
+    assert (result.analysed, result.failed, result.reused) == (0, 1, 1)
     assert samples(cat)[str(lib / "junk-copy.wav")]["error"]
 
 
@@ -217,13 +217,13 @@ def test_s3_copies_and_moves_are_recognised_by_etag_without_reading(s3_server, s
 
     def index() -> run.RunSummary:
         return run.run_index(["s3://moves"], cat, client=client, method="classic", progress=False,
-                               storage_options=options)
+                             storage_options=options)
 
     assert index().analysed == 3
     fs.copy(f"moves/{specs[0].name}", "moves/copied.wav")
     fs.mv(f"moves/{specs[1].name}", "moves/sub/moved.wav")
-    run = index()
-    assert counts(run) == dict(seen=4, analysed=0, skipped=4, reused=2, hashed=0, failed=0, removed=1)
+    second = index()
+    assert counts(second) == dict(seen=4, analysed=0, skipped=4, reused=2, hashed=0, failed=0, removed=1)
     rows = samples(cat)
     assert {"s3://moves/copied.wav", "s3://moves/sub/moved.wav"} <= set(rows)
     assert all(r["etag"] == r["content_hash"] for r in rows.values())
