@@ -7,7 +7,7 @@ N      ?= 500
 # Debian packages: FluidSynth and General MIDI soundfonts, for rendering training and test material
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 
-.PHONY: setup system-deps demo test test-fast bench bench-scale train evaluate clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup train evaluate clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -31,11 +31,27 @@ demo: setup
 	$(BIN)/sampledex index demo-library --catalog catalog
 	$(BIN)/sampledex search --key "A minor" --compatible --catalog catalog
 
-test: setup
+test: setup lint typecheck
 	$(BIN)/python -m pytest
+
+# ruff (lint and format) and mypy over the code; `make test` runs both
+lint: setup
+	$(BIN)/ruff check pipeline models tests
+	$(BIN)/ruff format --check pipeline models tests
+
+# mypy sees the package as installed (sampledex.pipeline, .models, .sql): a tree of links in .mypy-tree
+typecheck: setup
+	rm -rf .mypy-tree && mkdir -p .mypy-tree/sampledex
+	for d in pipeline models sql; do ln -s ../../$$d .mypy-tree/sampledex/$$d; done
+	ln -s ../../pipeline/_sampledex/__init__.py .mypy-tree/sampledex/__init__.py
+	MYPYPATH=.mypy-tree $(BIN)/mypy -p sampledex
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
+
+# start-up and answer time of --help, query and search, beside `python -c pass`
+bench-startup: setup
+	$(BIN)/python -m sampledex.pipeline.tools.startbench
 
 bench: setup
 	$(BIN)/python -m sampledex.pipeline.tools.bench --files $(N) --key-method classic cnn

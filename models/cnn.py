@@ -23,6 +23,7 @@ into its convolution, so a Dask worker never imports torch.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -253,7 +254,7 @@ def numpy_steps(state: dict[str, np.ndarray], num_bins: int = frontend.NUM_BINS)
 def logits(steps: list[tuple], x: np.ndarray) -> np.ndarray:
     """Run the chain on one standardised spectrogram [shape=(bins, frames)]; logits [shape=(25,)]."""
     h = x[None].astype(np.float32)
-    apply = {"conv": conv2d, "elu": elu, "maxpool": max_pool_2x2}
+    apply: dict[str, Callable[..., np.ndarray]] = {"conv": conv2d, "elu": elu, "maxpool": max_pool_2x2}
     for kind, *args in steps:
         h = apply[kind](h, *args)
     return h.mean(axis=(1, 2))

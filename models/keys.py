@@ -160,6 +160,7 @@ class KeyEstimator(Protocol):
     goes into each row's ``analysis_version``.
     """
 
-    version: str
+    @property
+    def version(self) -> str: ...
 
     def __call__(self, S: np.ndarray) -> KeyEstimate: ...

@@ -21,7 +21,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import socket
 import uuid
 from importlib import resources
@@ -135,9 +134,12 @@ class Catalog:
         """An in-memory DuckDB connection with the catalog's views and macros.
 
         With ``read_only`` the connection can read nothing outside the catalog
-        folder, install and load nothing, and its configuration is locked;
-        :meth:`query` adds the statement check that keeps ``COPY`` and
-        ``ATTACH`` from writing inside it.
+        folder, install and load nothing, has no temp directory (it never
+        spills to disk: DuckDB would add the directory, ``<cwd>/.tmp`` by
+        default, to the folders user SQL may read and write), scans no Python
+        objects, and its configuration is locked. That does not stop a ``COPY``
+        from writing inside the catalog folder: :meth:`query` adds the statement
+        check (:mod:`readonly`) that does.
         """
         if not self.exists():
             raise CatalogError(f"no catalog at {self.root}: run `sampledex index SOURCE --catalog {self.root}` first")
@@ -147,22 +149,23 @@ class Catalog:
         for name in SQL_FILES:
             con.execute(resources.files("sampledex.sql").joinpath(name).read_text())
         if read_only:
+            con.execute("SET temp_directory = ''")  # before enable_external_access, which allows it
+            con.execute("SET python_enable_replacements = false")
             con.execute("SET allowed_directories = ?", [[str(self.root)]])
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
         return con
 
     def query(self, sql: str, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
-        """Run one read-only statement and return its relation."""
+        """Run one read-only statement and return its relation.
+
+        :func:`readonly.check` decides (and raises :class:`readonly.ReadOnlyViolation`,
+        a :class:`CatalogError`, for anything that could write or configure).
+        """
+        from .readonly import check  # it imports this module
+
         con = con or self.connect(read_only=True)
-        statements = con.extract_statements(sql)
-        if len(statements) != 1:
-            raise CatalogError(f"expected one SQL statement, got {len(statements)}")
-        kind = statements[0].type.name
-        if kind not in READ_ONLY_STATEMENTS:
-            raise CatalogError(f"read-only catalog: {kind} statements are refused (only SELECT and EXPLAIN)")
-        if kind == "EXPLAIN" and re.search(r"\bANALY[SZ]E\b", sql, re.IGNORECASE):
-            raise CatalogError("read-only catalog: EXPLAIN ANALYZE runs its statement and is refused")
+        check(sql, con)
         return con.sql(sql)
 
     def identities(self) -> dict[str, tuple]:

@@ -14,6 +14,7 @@ carry its run id) and count as ``skipped`` for the run that follows.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import logging
 import os
@@ -43,8 +44,8 @@ class RunSummary:
     """
 
     run_id: str
-    started_at: object
-    finished_at: object = None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
     seen: int = 0
     analysed: int = 0
     skipped: int = 0
@@ -214,7 +215,7 @@ def _hash_on_cluster(client, entries: list[FileEntry], filesystems: dict) -> dic
 
     futures = {client.submit(hash_files, fs, part, retries=2, pure=False): part
                for fs, part in _tasks(entries, filesystems, _worker_count(client), read_cost)}
-    hashes = {}
+    hashes: dict[str, str] = {}
     for future, result in as_completed(futures, with_results=True, raise_errors=False):
         if future.status == "finished":
             hashes.update((e.path, h) for e, h in zip(futures[future], result) if h)

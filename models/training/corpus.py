@@ -101,8 +101,8 @@ def _abc_tunes(collection: str, files: list, *, signature_only: bool) -> list[Pi
                 if not isinstance(sig, m21key.Key):
                     continue
                 k = _key_of(sig.mode, sig.tonic.name)
-                if k is None:
-                    continue
+            if k is None:
+                continue
             number = score.metadata.number if score.metadata and score.metadata.number else i
             pieces.append(Piece(f"{collection}/{Path(str(path)).stem}/{number}", collection, k, notes, notes))
     return pieces

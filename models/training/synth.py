@@ -147,11 +147,11 @@ def progression_notes(key_index: int, *, bpm: float, bars: int, rng: np.random.G
     (0 is the cadence I–IV–V–I, i–iv–V–i); by default it is drawn.
     """
     options = MINOR_PROGRESSIONS if keys.is_minor(key_index) else MAJOR_PROGRESSIONS
-    progression = options[rng.integers(len(options)) if progression is None else progression]
+    chords = options[rng.integers(len(options)) if progression is None else progression]
     bar = 240.0 / bpm
     notes = []
     for b in range(bars):
-        degree, quality = progression[b % len(progression)]
+        degree, quality = chords[b % len(chords)]
         for midi in chord_notes(key_index, degree, quality, octave=octave):
             notes.append(Note(b * bar, bar * 0.95, midi, 0.7))
     return notes

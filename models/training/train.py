@@ -310,12 +310,16 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
         net.train()
         t0, losses, correct, seen = time.perf_counter(), [], 0, 0
         for start in range(0, len(items), batch_size):
-            x, y = batch(features, items[start:start + batch_size], rng)
-            x, y = torch.from_numpy(x), torch.from_numpy(y)
+            xs, ys = batch(features, items[start:start + batch_size], rng)
+            x, y = torch.from_numpy(xs), torch.from_numpy(ys)
             logits = net(x)
             loss = torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.05)
-            optimiser.zero_grad(); loss.backward(); optimiser.step()
-            losses.append(loss.item()); correct += int((logits.argmax(1) == y).sum()); seen += len(y)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
         scheduler.step()
         validation = validate(net, features, val_idx)
         report, val_loss = validation.report, validation.loss

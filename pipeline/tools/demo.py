@@ -118,12 +118,16 @@ def render_spec(spec: SampleSpec) -> np.ndarray:
     rng = np.random.default_rng(spec.seed)
     sr = spec.sample_rate
     if spec.kind == "tonal_loop":
+        assert spec.key and spec.bpm and spec.bars, spec  # every loop spec has them (library_specs)
         y = synth.tonal_loop(keys.parse_key(spec.key), bpm=spec.bpm, bars=spec.bars, sr=sr, rng=rng)
     elif spec.kind == "drum_loop":
+        assert spec.bpm and spec.bars, spec
         y = synth.drum_loop(bpm=spec.bpm, bars=spec.bars, sr=sr, rng=rng)
     elif spec.kind == "chord_stab":
+        assert spec.key, spec
         y = synth.chord_stab(keys.parse_key(spec.key), duration=float(rng.uniform(0.5, 2.0)), sr=sr, rng=rng)
     elif spec.kind == "note":
+        assert spec.root, spec
         midi = _midi(spec.root)
         y = synth.single_note(midi, duration=float(rng.uniform(0.3, 2.0)), sr=sr,
                               wave=str(rng.choice(synth.WAVES)))
