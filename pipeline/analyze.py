@@ -27,7 +27,7 @@ from .defaults import DEFAULT_KEY_METHOD, KEY_METHODS
 from .sources import FileEntry
 
 #: bump when a descriptor's definition changes: every row is then re-analysed
-FEATURES_VERSION = "f1"
+FEATURES_VERSION = "f2"  # f2: files cut short of their header are named (notes or error)
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
@@ -119,12 +119,15 @@ def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD) -> KeyEs
 def analysis_notes(audio: decode.Audio) -> str | None:
     """What a user must know to trust a row's features, or None.
 
-    ``'excerpt: first 240.0 s of 3660.0 s analysed'`` when the file was longer
+    ``'truncated: 1,478 of 88,200 frames'`` when the file holds less audio than its
+    header declares; ``'excerpt: first 240.0 s of 3660.0 s analysed'`` when the file was longer
     than the analysis bound; ``'12 non-finite or out-of-range samples set to 0'`` when a float file
-    held non-finite samples; both joined by ``'; '``. It is the catalog's
+    held non-finite samples; joined by ``'; '``. It is the catalog's
     ``notes`` column, not ``error``: the row is analysed.
     """
     notes = []
+    if audio.declared_frames is not None:
+        notes.append(f"truncated: {audio.frames:,} of {audio.declared_frames:,} frames")
     if audio.is_excerpt:
         notes.append(f"excerpt: first {audio.analysed_s:.1f} s of {audio.duration_s:.1f} s analysed")
     if audio.nonfinite:

@@ -23,12 +23,16 @@ from sampledex.models import frontend
 from sampledex.models.errors import SampledexError
 from sampledex.models.frontend import SAMPLE_RATE as ANALYSIS_RATE
 
+from . import containers
+
 #: longest excerpt decoded, from the start of the file (s). The key front end costs about
 #: 1 MB per analysed second, so this bounds it (~230 MB) whatever the file's length.
 MAX_ANALYSIS_SECONDS = 240.0
 #: most samples (frames × channels) decoded: 48 MiB as float32. Loudness needs about
 #: 24 bytes per sample on top, so a 384 kHz or 64-channel file stays under ~300 MB too.
 MAX_ANALYSIS_SAMPLES = 12 * 2**20
+#: a truncated file with less audio than this left is an error row, not a row with a note (s)
+MIN_TRUNCATED_SECONDS = 0.05
 
 #: libsndfile messages that mislead once the file is known to exist and was read
 _REASONS = {
@@ -55,7 +59,8 @@ class Audio:
     ``VORBIS``, …). ``total_frames`` is the whole file's frame count (from its
     header) when ``samples`` is an excerpt of it, None when ``samples`` is all
     of it. ``nonfinite`` counts the NaN and ±inf samples the file held, decoded
-    as 0.
+    as 0. ``declared_frames`` is the frame count the header promised when the
+    file holds fewer (it was cut short), None otherwise.
     """
 
     samples: np.ndarray
@@ -64,6 +69,7 @@ class Audio:
     subtype: str
     total_frames: int | None = None
     nonfinite: int = 0
+    declared_frames: int | None = None
 
     @property
     def channels(self) -> int:
@@ -79,10 +85,14 @@ class Audio:
         return self.samples.shape[0] / self.sample_rate
 
     @property
+    def frames(self) -> int:
+        """Frames the whole file holds, excerpt or not."""
+        return self.samples.shape[0] if self.total_frames is None else self.total_frames
+
+    @property
     def duration_s(self) -> float:
         """Length of the whole file in seconds, excerpt or not."""
-        frames = self.samples.shape[0] if self.total_frames is None else self.total_frames
-        return frames / self.sample_rate
+        return self.frames / self.sample_rate
 
 
 def excerpt_frames(frames: int, sample_rate: int, channels: int) -> int:
@@ -120,16 +130,22 @@ def decode(source: bytes | BinaryIO) -> Audio:
         if not source:
             raise DecodeError("empty file (0 bytes)")
         source = io.BytesIO(source)
+    declared = containers.declared_frames(source)
+    source.seek(0)
     try:
         with sf.SoundFile(source) as f:
             if f.channels < 1 or f.samplerate < 1:
                 raise DecodeError(f"invalid header: {f.channels} channels at {f.samplerate} Hz")
+            # libsndfile counts the frames the bytes hold; a header that promised more was cut short
+            truncated = declared if declared is not None and declared > f.frames else None
+            if truncated and f.frames < MIN_TRUNCATED_SECONDS * f.samplerate:
+                raise DecodeError(f"truncated: {f.frames:,} of {truncated:,} frames, too little audio to analyse")
             wanted = excerpt_frames(f.frames, f.samplerate, f.channels)
             samples = f.read(wanted, dtype="float32", always_2d=True)
             # fewer frames than asked for means the data ended first: what was read is all there is
             total = f.frames if samples.shape[0] == wanted < f.frames else None
             audio = Audio(samples, int(f.samplerate), f.format.lower(), f.subtype, total,
-                          zero_nonfinite(samples))
+                          zero_nonfinite(samples), truncated)
     except DecodeError:
         raise
     except sf.LibsndfileError as exc:

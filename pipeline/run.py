@@ -52,6 +52,7 @@ class RunSummary:
     reused: int = 0
     hashed: int = 0
     failed: int = 0
+    truncated: int = 0
     removed: int = 0
     elapsed_s: float = 0.0
     startup_s: float = 0.0
@@ -91,6 +92,9 @@ class RunSummary:
             f"{self.analysis_s:.1f} s), {self.files_per_s:.1f} files/s "
             f"({self.analysis_files_per_s:.1f} files/s once started)",
         ]
+        if self.truncated:
+            lines.append(f"truncated {self.truncated}: files holding less audio than their headers declare "
+                         "(see the notes and error columns)")
         if self.hashed:
             lines.append(f"read {self.hashed} new or changed files to compare content hashes with the catalog")
         lines += [f"  failed: {path}: {why}" for path, why in self.failures[:20]]
@@ -247,6 +251,8 @@ def _analyse(client, catalog: catalog_mod.Catalog, summary: RunSummary, entries:
             failures = [(p, e) for p, e in zip(table.column("path").to_pylist(), errors) if e]
             summary.failures += failures
             summary.analysed += table.num_rows - len(failures)
+            summary.truncated += sum(1 for text in table.column("notes").to_pylist() + errors
+                                     if text and text.startswith("truncated:"))
             bar.update(len(part))
 
 

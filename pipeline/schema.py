@@ -70,7 +70,7 @@ COLUMNS: tuple[Column, ...] = (
            "what to know about an analysed row: `excerpt: first 240.0 s of 3660.0 s analysed` for long files, "
            "`12 non-finite or out-of-range samples set to 0`; NULL usually"),
     Column("analysis_version", pa.string(), "VARCHAR",
-           "which feature/model version wrote the row (`f1+cnn-…`)", shown=False),
+           "which feature/model version wrote the row (`f2+cnn-…`)", shown=False),
     Column("indexed_at", pa.timestamp("us"), "TIMESTAMP", "when the row was written (UTC)", shown=False),
 )
 

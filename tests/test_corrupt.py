@@ -83,8 +83,8 @@ ERROR_KINDS = [
          "not decodable audio: ", "not recognised"),
     # "not decodable audio: Error in WAV/W64/RF64 file. Malformed 'fmt ' chunk"
     Kind("wav_first_20_bytes.wav", WAV[:20], "not decodable audio: ", "malformed"),
-    # 'no audio frames in wav file (header only or truncated)'
-    Kind("wav_header_only.wav", WAV[:44], "no audio frames in wav file", None),
+    # 'truncated: 0 of N frames, too little audio to analyse' (the header promised N)
+    Kind("wav_header_only.wav", WAV[:44], "truncated: 0 of ", None),
     # 'no audio frames in wav file (header only or truncated)'  (a well-formed WAV of 0 frames)
     Kind("wav_zero_frames.wav", _encode("WAV", "PCM_16", np.zeros((0, 1), np.float32)),
          "no audio frames in wav file", None),
@@ -131,7 +131,8 @@ GOOD = {"good_loop.wav": WAV, "good_loop.flac": FLAC}
 
 FEATURE_COLUMNS = ("format", "sample_rate", "channels", "duration_s", "kind", "key", "key_confidence",
                    "camelot", "bpm", "root_note", "tuning_cents", "loudness_lufs", "peak_dbfs", "embedding")
-ERROR_PREFIXES = ("empty file", "not decodable audio: ", "no audio frames", "invalid header", "read failed: ")
+ERROR_PREFIXES = ("empty file", "not decodable audio: ", "no audio frames", "invalid header", "truncated: ",
+                  "read failed: ")
 # a reason must not leak Python internals: memory addresses, reprs, tracebacks
 _LEAK = re.compile(r"0x[0-9a-fA-F]{4,}|object at|BytesIO|Traceback|<[a-zA-Z_.]+ ")
 

@@ -50,7 +50,7 @@ SR = 22050
 #: the acceptance bound on a process's peak resident set size
 RSS_LIMIT_MIB = 1024
 SUMMARY = re.compile(r"files seen (\d+), analysed (\d+), skipped (\d+) \(unchanged\), failed (\d+), removed (\d+)")
-ERROR_PREFIXES = ("empty file", "not decodable audio: ", "no audio frames", "read failed: ")
+ERROR_PREFIXES = ("empty file", "not decodable audio: ", "no audio frames", "truncated: ", "read failed: ")
 # a reason must not leak Python internals: memory addresses, reprs, tracebacks
 _LEAK = re.compile(r"0x[0-9a-fA-F]{4,}|object at|BytesIO|Traceback")
 
@@ -125,14 +125,16 @@ KINDS = [
          error="not decodable audio: Error : flac decoder lost sync"),
     Kind("truncated_wav_in_header.wav", WAV[:20],
          error="not decodable audio: Error in WAV/W64/RF64 file. Malformed 'fmt ' chunk"),
+    # the header promised 22,050 frames and none are there
     Kind("truncated_wav_header_only.wav", WAV[:44],
-         error="no audio frames in wav file (header only or truncated)"),
-    # cut mid-data: the frames that are there
+         error="truncated: 0 of 22,050 frames, too little audio to analyse"),
+    # cut mid-data: the frames that are there, and a note that the rest is missing
     Kind("truncated_wav_mid_data.wav", WAV[: len(WAV) // 2],
-         expect={"duration_s": pytest.approx(((len(WAV) // 2 - 44) // 2) / SR), "notes": None}),
-    # the header claims ~4 GiB of data: what is there is read, and no excerpt is claimed
+         expect={"duration_s": pytest.approx(((len(WAV) // 2 - 44) // 2) / SR),
+                 "notes": "truncated: 11,014 of 22,050 frames"}),
+    # the header claims ~4 GiB of data: what is there is read, no excerpt is claimed, and the gap is named
     Kind("wav_header_claims_4gib.wav", _patched(WAV, (4, "<I", 0xFFFFFFF8), (40, "<I", 0xFFFFFFF0)),
-         expect={"duration_s": pytest.approx(1.0), "notes": None}),
+         expect={"duration_s": pytest.approx(1.0), "notes": "truncated: 22,050 of 2,147,483,640 frames"}),
     # ── empty and not audio ──
     Kind("zero_bytes.wav", b"", error="empty file (0 bytes)"),
     Kind("text.wav", b"This is a README, not a sample.\n" * 20,
