@@ -201,8 +201,8 @@ def empty_filters(con, args: argparse.Namespace) -> list[str]:
 def cmd_search(args: argparse.Namespace) -> int:
     from . import catalog as catalog_mod
 
+    sql, params = search_sql(args)  # a bad key is a usage error, with or without a catalog
     con = catalog_mod.Catalog(args.catalog).connect(read_only=True)
-    sql, params = search_sql(args)
     rel = con.execute(sql, params)
     rows = rel.fetchall()
     print_rows([d[0] for d in rel.description], rows, args.format)

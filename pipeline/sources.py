@@ -132,7 +132,12 @@ def list_source(url: str, storage_options: dict | None = None) -> list[FileEntry
     """
     fs, root = open_source(url, storage_options)
     if not fs.exists(root):
-        raise SourceError(f"source {url!r} does not exist")
+        # exists() answers False for any failure (s3fs on a bucket root swallows a refused
+        # connection or missing credentials): ask in a way that raises the real reason
+        try:
+            fs.info(root)
+        except FileNotFoundError:
+            raise SourceError(f"source {url!r} does not exist") from None
     source = catalog_path(fs, root)
     if fs.isfile(root):
         listing = {root: fs.info(root)}

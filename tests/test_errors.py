@@ -21,29 +21,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import CREDENTIALS, SAMPLEDEX, live_group_members, run_cli, write_tone
 
 from sampledex.pipeline import catalog as catalog_mod
 from sampledex.pipeline.defaults import DEBUG_ENV
 from sampledex.pipeline.tools import demo
 
-#: distributed warns in 4 lines when the scheduler's HTTP port (8787) is taken by another cluster
-#: (another `index`, a notebook, a parallel test run). That is a known defect of run.dask_client, not
-#: of the error paths checked here: the tests that start a cluster filter it out, and
-#: test_a_busy_dashboard_port_adds_no_lines documents it.
-DASHBOARD_WARNING = "ignore:Port 8787 is already in use:UserWarning"
+from conftest import CREDENTIALS, SAMPLEDEX, live_group_members, run_cli, write_tone
+
 
 
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment of a CLI run: this one with the loopback S3 test credentials, never debug."""
     env = {k: v for k, v in os.environ.items() if k != DEBUG_ENV}
     return {**env, **CREDENTIALS, **extra}
-
-
-def cluster_env(**extra: str) -> dict[str, str]:
-    """:func:`cli_env` for a run that starts a local Dask cluster (see :data:`DASHBOARD_WARNING`)."""
-    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), DASHBOARD_WARNING]))
-    return cli_env(PYTHONWARNINGS=warnings, **extra)
 
 
 def assert_one_line(stderr: str, *, mentions: str = "") -> str:
@@ -117,23 +107,28 @@ USAGE_CASES = {
 
 @pytest.mark.parametrize("args, mentions", USAGE_CASES.values(), ids=USAGE_CASES.keys())
 def test_a_bad_value_is_a_usage_error(args, mentions, empty_catalog, tmp_path):
-    fails(*args, code=2, mentions=mentions, cwd=tmp_path,
-          env=cli_env(SAMPLEDEX_CATALOG=str(empty_catalog)))
+    fails(*args, code=2, mentions=mentions, cwd=tmp_path, env=cli_env(SAMPLEDEX_CATALOG=str(empty_catalog)))
 
 
 # -- 2. missing datasets: exit 1 ---------------------------------------------------------------
 
+
 @pytest.mark.slow
-@pytest.mark.parametrize("args, mentions", [
-    (["evaluate", "/nonexistent/path.csv"], "/nonexistent/path.csv"),
-    (["train", "/nonexistent"], "/nonexistent"),
-], ids=["evaluate", "train"])
+@pytest.mark.parametrize(
+    "args, mentions",
+    [
+        (["evaluate", "/nonexistent/path.csv"], "/nonexistent/path.csv"),
+        (["train", "/nonexistent"], "/nonexistent"),
+    ],
+    ids=["evaluate", "train"],
+)
 def test_a_missing_dataset_fails_the_run(args, mentions, tmp_path):
     fails(*args, code=1, mentions=mentions, cwd=tmp_path)
     assert list(tmp_path.iterdir()) == []  # nothing written: no runs/, no data/
 
 
 # -- 3. missing CNN weights: exit 1 ------------------------------------------------------------
+
 
 @pytest.fixture
 def no_cnn_weights(tmp_path, monkeypatch):
@@ -163,8 +158,11 @@ def test_missing_cnn_weights_fail_the_run(command, no_cnn_weights, tmp_path, cap
     lib = tmp_path / "lib"
     lib.mkdir()
     write_tone(lib / "tone.wav")
-    args = [command, str(lib / "tone.wav")] if command == "analyze" else \
-        [command, str(lib), "--catalog", str(tmp_path / "catalog")]
+    args = (
+        [command, str(lib / "tone.wav")]
+        if command == "analyze"
+        else [command, str(lib), "--catalog", str(tmp_path / "catalog")]
+    )
     assert cli.main(args) == 1
     out, err = capsys.readouterr()
     line = assert_one_line(err, mentions=f"key CNN weights not found at {no_cnn_weights}")
@@ -198,24 +196,34 @@ def closed_port():
 def s3_env(home: Path, *, credentials: bool) -> dict[str, str]:
     """No AWS or fsspec setting from outside; credentials only if asked; one attempt per request."""
     env = {k: v for k, v in cli_env().items() if not k.startswith(("AWS_", "FSSPEC_"))}
-    env.update(HOME=str(home), AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
-               AWS_EC2_METADATA_DISABLED="true", AWS_MAX_ATTEMPTS="1", AWS_RETRY_MODE="standard")
+    env.update(
+        HOME=str(home),
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_MAX_ATTEMPTS="1",
+        AWS_RETRY_MODE="standard",
+    )
     return {**env, **CREDENTIALS} if credentials else env
 
 
-BUCKET_ROOT_DEFECT = pytest.mark.xfail(
-    strict=True, reason="sources.list_source asks fs.exists(bucket), and s3fs's bucket probe swallows every "
-                        "exception: the line says the source does not exist instead of why")
 
 S3_CASES = [
     pytest.param("unreachable", "s3://bucket/x", "cannot reach the endpoint", id="unreachable-prefix"),
-    pytest.param("unreachable", "s3://bucket", "cannot reach the endpoint", id="unreachable-bucket-root",
-                 marks=BUCKET_ROOT_DEFECT),
+    pytest.param(
+        "unreachable",
+        "s3://bucket",
+        "cannot reach the endpoint",
+        id="unreachable-bucket-root",
+    ),
     pytest.param("no-credentials", f"s3://{ERRORS_BUCKET}/pack", "no credentials", id="no-credentials-prefix"),
-    pytest.param("no-credentials", f"s3://{ERRORS_BUCKET}/pack/tone.wav", "no credentials",
-                 id="no-credentials-object"),
-    pytest.param("no-credentials", f"s3://{ERRORS_BUCKET}", "no credentials", id="no-credentials-bucket-root",
-                 marks=BUCKET_ROOT_DEFECT),
+    pytest.param("no-credentials", f"s3://{ERRORS_BUCKET}/pack/tone.wav", "no credentials", id="no-credentials-object"),
+    pytest.param(
+        "no-credentials",
+        f"s3://{ERRORS_BUCKET}",
+        "no credentials",
+        id="no-credentials-bucket-root",
+    ),
 ]
 
 
@@ -229,13 +237,23 @@ def test_s3_failures_fail_the_run(failure, url, mentions, request, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     t0 = time.monotonic()
-    fails("index", url, "--catalog", str(tmp_path / "catalog"), "--storage-option", f"endpoint_url={endpoint}",
-          code=1, mentions=mentions, env=s3_env(home, credentials=failure != "no-credentials"))
+    fails(
+        "index",
+        url,
+        "--catalog",
+        str(tmp_path / "catalog"),
+        "--storage-option",
+        f"endpoint_url={endpoint}",
+        code=1,
+        mentions=mentions,
+        env=s3_env(home, credentials=failure != "no-credentials"),
+    )
     assert time.monotonic() - t0 < 60
     assert not (tmp_path / "catalog").exists()  # listed first: nothing written
 
 
 # -- 5. read-only and full file systems: exit 1 ------------------------------------------------
+
 
 @contextmanager
 def tmpfs(path: Path, size: str):
@@ -243,8 +261,9 @@ def tmpfs(path: Path, size: str):
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     path.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
     try:
@@ -265,11 +284,20 @@ def test_a_catalog_on_a_read_only_file_system(small_library, tmp_path):
         cat = catalog_mod.Catalog(mnt / "catalog")
         cat.create()
         remount(mnt, "ro")
-        fails("index", str(lib), "--catalog", str(cat.root), "--workers", "1",
-              code=1, mentions=f"read-only file system: {cat.root / 'LOCK'}")
+        fails(
+            "index",
+            str(lib),
+            "--catalog",
+            str(cat.root),
+            "--workers",
+            "1",
+            code=1,
+            mentions=f"read-only file system: {cat.root / 'LOCK'}",
+        )
         # reading needs no write
-        out = run_cli("query", "SELECT count(*) AS n FROM samples", "--catalog", str(cat.root),
-                      "--format", "json").stdout
+        out = run_cli(
+            "query", "SELECT count(*) AS n FROM samples", "--catalog", str(cat.root), "--format", "json"
+        ).stdout
         assert json.loads(out) == [{"n": 0}]
 
 
@@ -287,13 +315,14 @@ def fill(folder: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("busy_dashboard_port", [
-    False,
-    pytest.param(True, marks=pytest.mark.xfail(
-        strict=True, reason="run.dask_client's scheduler binds its HTTP server to 8787 and distributed warns in "
-                            "4 lines when that is taken; fix: LocalCluster(..., scheduler_kwargs="
-                            "{'dashboard_address': '127.0.0.1:0'})")),
-], ids=["", "busy-dashboard-port"])
+@pytest.mark.parametrize(
+    "busy_dashboard_port",
+    [
+        False,
+        True,
+    ],
+    ids=["free-dashboard-port", "busy-dashboard-port"],
+)
 def test_a_full_file_system_fails_the_run(small_library, tmp_path, busy_dashboard_port):
     """The disk fills while the run analyses: its first samples part cannot be written."""
     lib, specs = small_library
@@ -303,7 +332,7 @@ def test_a_full_file_system_fails_the_run(small_library, tmp_path, busy_dashboar
         # the lock rewrites its holder's name in place: give LOCK its page before the disk is full
         (cat.root / "LOCK").write_text(" " * 256)
         fill(mnt)
-        env = cluster_env()
+        env = cli_env()
         if busy_dashboard_port:
             env = cli_env()
             dashboard.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -312,14 +341,34 @@ def test_a_full_file_system_fails_the_run(small_library, tmp_path, busy_dashboar
                 dashboard.listen()
             except OSError:
                 pass  # taken already: by another cluster, as in the case this checks
-        fails("index", str(lib), "--catalog", str(cat.root), "--workers", "1", "--key-method", "classic",
-              code=1, mentions="no space left on device", env=env)
+        fails(
+            "index",
+            str(lib),
+            "--catalog",
+            str(cat.root),
+            "--workers",
+            "1",
+            "--key-method",
+            "classic",
+            code=1,
+            mentions="no space left on device",
+            env=env,
+        )
         assert sorted(p.name for p in (cat.root / "samples").iterdir()) == ["schema.parquet"]
         assert (cat.root / "LOCK").read_text() == ""  # released
         (mnt / "filler").unlink()
         # with room again, the same catalog takes the run
-        proc = run_cli("index", str(lib), "--catalog", str(cat.root), "--workers", "1", "--key-method", "classic",
-                       env=cluster_env())
+        proc = run_cli(
+            "index",
+            str(lib),
+            "--catalog",
+            str(cat.root),
+            "--workers",
+            "1",
+            "--key-method",
+            "classic",
+            env=cli_env(),
+        )
         assert f"analysed {len(specs)}" in proc.stdout
 
 
@@ -331,8 +380,7 @@ N_INTERRUPT_FILES = 300
 @pytest.fixture(scope="module")
 def long_library(tmp_path_factory) -> Path:
     """A library whose `index` on 2 workers takes a few seconds (the mix test_crash kills)."""
-    return demo.write_library(tmp_path_factory.mktemp("interrupt") / "lib",
-                              demo.bench_specs(N_INTERRUPT_FILES, seed=3))
+    return demo.write_library(tmp_path_factory.mktemp("interrupt") / "lib", demo.bench_specs(N_INTERRUPT_FILES, seed=3))
 
 
 @pytest.fixture
@@ -341,8 +389,9 @@ def process_group():
     started = []
 
     def start(command: list[str], **kw) -> subprocess.Popen:
-        proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, **kw)
+        proc = subprocess.Popen(
+            command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+        )
         started.append(proc)
         return proc
 
@@ -353,22 +402,22 @@ def process_group():
         proc.wait()
 
 
-TERMINAL_CTRL_C_DEFECT = pytest.mark.xfail(
-    strict=False, reason="a terminal's Ctrl-C also reaches the Dask worker processes, and each prints a "
-                         "KeyboardInterrupt traceback; fix in run.dask_client: start the LocalCluster with "
-                         "SIGINT ignored (children inherit SIG_IGN), then restore the handler")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("moment, to_group", [
-    ("workers starting", False),
-    ("mid-analysis", False),
-    pytest.param("mid-analysis", True, marks=TERMINAL_CTRL_C_DEFECT),
-], ids=["workers-starting", "mid-analysis", "mid-analysis-whole-group"])
+@pytest.mark.parametrize(
+    "moment, to_group",
+    [
+        ("workers starting", False),
+        ("mid-analysis", False),
+        ("mid-analysis", True),
+    ],
+    ids=["workers-starting", "mid-analysis", "mid-analysis-whole-group"],
+)
 def test_ctrl_c_interrupts_the_run(moment, to_group, long_library, tmp_path, process_group):
     cat = tmp_path / "catalog"
     command = [SAMPLEDEX, "index", str(long_library), "--catalog", str(cat), "--workers", "2"]
-    proc = process_group(command, env=cluster_env())
+    proc = process_group(command, env=cli_env())
     # `samples/` appears before the cluster starts; the first part once the workers analyse
     started = str(cat / "samples") if moment == "workers starting" else str(cat / "samples" / "part-*.parquet")
     wait_for(lambda: glob.glob(started) or proc.poll() is not None, 120, moment)
@@ -380,20 +429,25 @@ def test_ctrl_c_interrupts_the_run(moment, to_group, long_library, tmp_path, pro
     wait_for(lambda: not live_group_members(proc.pid), 15, "the workers to exit", poll_s=0.05)
     assert (cat / "LOCK").read_text() == ""  # released
 
-    rerun = run_cli(*command[1:], env=cluster_env())
+    rerun = run_cli(*command[1:], env=cli_env())
     assert f"files seen {N_INTERRUPT_FILES}," in rerun.stdout and ", failed 0," in rerun.stdout
     assert catalog_mod.Catalog(cat).query("SELECT count(*) FROM samples").fetchall() == [(N_INTERRUPT_FILES,)]
 
 
 # -- 7. --debug and SAMPLEDEX_DEBUG add the traceback ------------------------------------------
 
+
 @pytest.mark.slow
-@pytest.mark.parametrize("args, debug_env", [
-    (["--debug", "index", "/nonexistent"], None),
-    (["index", "/nonexistent", "--debug"], None),
-    (["index", "/nonexistent"], "1"),
-    (["index", "/nonexistent"], "0"),
-], ids=["global-option", "command-option", "env", "env-0"])
+@pytest.mark.parametrize(
+    "args, debug_env",
+    [
+        (["--debug", "index", "/nonexistent"], None),
+        (["index", "/nonexistent", "--debug"], None),
+        (["index", "/nonexistent"], "1"),
+        (["index", "/nonexistent"], "0"),
+    ],
+    ids=["global-option", "command-option", "env", "env-0"],
+)
 def test_debug_shows_the_traceback(args, debug_env, tmp_path):
     env = cli_env(**({DEBUG_ENV: debug_env} if debug_env else {}))
     proc = run_cli(*args, "--catalog", str(tmp_path / "catalog"), expect=1, env=env)
