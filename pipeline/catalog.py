@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 # need only duckdb, and start faster without them.
 
 SQL_FILES = ("keys.sql", "macros.sql", "views.sql")
-#: statements a read-only query may run
-READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
 #: the catalog's folders, each with a schema of that name in :mod:`schema`; ``samples`` last, as
 #: :meth:`Catalog.create` needs
 _FOLDERS = ("removals", "runs", "samples")

@@ -32,14 +32,24 @@ Decisions on functions reachable from a SELECT:
   statement (a COPY inside a CTE included): refused.
 * ``json_serialize_plan`` binds and plans a statement given as text: refused.
   ``json_serialize_sql`` / ``json_deserialize_sql`` only parse and print: allowed.
-* ``setseed``, ``nextval``, ``setval``, ``currval`` change session state;
+* ``setseed``, ``nextval``, ``setval`` change session state (``currval`` reads it);
   ``write_log`` writes to DuckDB's log: refused. ``getenv`` (absent from
   DuckDB's Python package, present in its shell) reads the process
   environment: refused should it ever be there.
 * ``current_setting``, ``getvariable`` and the ``duckdb_*`` metadata functions
-  read this connection's own settings and catalog and nothing outside it: allowed.
+  read this connection's own settings and catalog and nothing outside it:
+  allowed — but not ``duckdb_extensions`` (lists the extension folder on disk),
+  ``duckdb_secrets`` / ``which_secret``, or the log functions.
+* ``histogram()`` / ``histogram_values()`` are table macros over ``query_table``: refused with it.
 * ``read_parquet``, ``read_csv``, ``read_json``, ``read_text``, ``read_blob``,
   ``glob``, … are allowed: DuckDB itself stops them outside the catalog folder.
+* ``EXPLAIN ANALYZE`` runs its statement, which passed the same check: allowed.
+  ``PRAGMA`` is refused, read-only ones too: ``SELECT * FROM pragma_version()`` and
+  the other ``pragma_*`` table functions read the same.
+
+The check alone does not confine reads: run the SQL on a connection from
+``Catalog.connect(read_only=True)`` (as :meth:`Catalog.query` does), never on
+an unconfined one.
 
 Import cost matters (``sampledex query`` must start fast): this module needs
 duckdb and the standard library only.
@@ -79,7 +89,7 @@ READ_TABLE_FUNCTIONS = frozenset(
     read_json_auto read_json_objects read_json_objects_auto read_ndjson read_ndjson_auto read_ndjson_objects
     read_text read_blob read_duckdb glob"""
     # generators and helpers
-    """ range generate_series unnest repeat repeat_row json_each json_tree summary histogram histogram_values
+    """ range generate_series unnest repeat repeat_row json_each json_tree summary
     test_all_types test_vector_types icu_calendar_names pg_timezone_names"""
     # this connection's own catalog and settings
     """ duckdb_columns duckdb_constraints duckdb_databases duckdb_dependencies duckdb_functions duckdb_indexes
@@ -92,7 +102,7 @@ READ_TABLE_FUNCTIONS = frozenset(
 #: functions refused wherever they are called, with the reason a user sees
 REFUSED_FUNCTIONS = {
     "query": "runs SQL given as a string",
-    "query_table": "reads tables named by a string",
+    "query_table": "reads tables named by a string",  # also behind the table macros histogram()
     "json_execute_serialized_sql": "runs a serialised statement",
     "json_serialize_plan": "binds and plans a statement given as a string",
     "setseed": "changes the session's random state",
@@ -111,7 +121,7 @@ def _refuse(what: str) -> ReadOnlyViolation:
     )
 
 
-def _one_line(text: str, limit: int = 120) -> str:
+def _one_line(text: object, limit: int = 120) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -159,11 +169,13 @@ def _check_explain(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     a parenthesised group of options (``EXPLAIN (FORMAT json) SELECT 1``).
     Every reading of the text that parses must pass; one must parse.
     """
-    tokens = [(pos, kind.name) for pos, kind in duckdb.tokenize(sql) if kind.name != "comment"]
+    every = duckdb.tokenize(sql)
+    ends = [pos for pos, _ in every[1:]] + [len(sql)]
+    # (start, kind, text) of each token but comments; a token's text runs to the next token of any kind
+    tokens = [(pos, kind.name, sql[pos:end].strip()) for (pos, kind), end in zip(every, ends) if kind.name != "comment"]
 
     def word(i: int) -> str:
-        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)
-        return sql[tokens[i][0] : end].strip()
+        return tokens[i][2]
 
     if not tokens or word(0).upper() != "EXPLAIN":
         raise _refuse("an EXPLAIN statement this check cannot read")

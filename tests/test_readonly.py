@@ -15,11 +15,12 @@ import shutil
 import duckdb
 import pyarrow as pa
 import pytest
-from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sampledex.pipeline import catalog, readonly, schema
+
+from conftest import run_cli
 
 T0 = dt.datetime(2024, 1, 1, 12, 0, 0)
 KEYS = {"/lib/0.wav": "A minor", "/lib/1.wav": "D major", "/lib/2.wav": "E minor"}
@@ -101,7 +102,8 @@ REPORTED = {
     "cte_copy_over_lock": "WITH x AS (COPY (SELECT 1 AS k) TO '{root}/LOCK' (FORMAT csv)) SELECT 'ok'",
     "materialized_cte_copy": "WITH x AS MATERIALIZED (COPY (SELECT 1 AS k) TO '{root}/samples/part-m.parquet') "
     "SELECT 1",
-    "recursive_cte_copy": "WITH RECURSIVE x AS (COPY (SELECT 1 AS k) TO '{root}/samples/part-r.parquet') SELECT 1",
+    "cte_copy_in_a_recursive_cte": "WITH RECURSIVE r(n) AS ((WITH x AS (COPY (SELECT 1 AS k) "
+    "TO '{root}/samples/part-r.parquet') SELECT 1) UNION ALL SELECT n + 1 FROM r WHERE n < 2) SELECT * FROM r",
     "copy_in_a_subquery_cte": "SELECT * FROM (WITH x AS (COPY (SELECT 1) TO '{root}/LOCK') SELECT 1) s",
     "explain_analyze_copy": "EXPLAIN ANALYZE COPY (SELECT 1 AS x) TO '{root}/samples/evil.parquet'",
     "explain_analyze_cte_copy": "EXPLAIN ANALYZE WITH x AS (COPY (SELECT 1) TO '{root}/LOCK') SELECT 1",
@@ -147,25 +149,26 @@ def elsewhere(cat, tmp_path, monkeypatch):
     """A read-only connection opened from a working directory whose ``.tmp/`` (DuckDB's default temp
     directory) holds a secret."""
     (tmp_path / ".tmp").mkdir()
-    (tmp_path / ".tmp" / "secret.txt").write_text("secret")
+    (tmp_path / ".tmp" / "secret.csv").write_text("secret\n")
     monkeypatch.chdir(tmp_path)
     return cat.connect(read_only=True), tmp_path
 
 
 def test_the_connection_has_no_temp_directory_and_allows_only_the_catalog(cat, elsewhere):
     con, _ = elsewhere
-    allowed, temp = cat.query("SELECT current_setting('allowed_directories'), current_setting('temp_directory')",
-                              con).fetchone()  # fmt: skip
+    [(allowed, temp)] = cat.query(
+        "SELECT current_setting('allowed_directories'), current_setting('temp_directory')", con
+    ).fetchall()
     assert allowed == [f"{cat.root}/"]
     assert temp == ""
 
 
 OUTSIDE_READS = [
     "SELECT * FROM glob('{cwd}/.tmp/*')",
-    "SELECT * FROM read_text('{cwd}/.tmp/secret.txt')",
-    "SELECT * FROM read_blob('.tmp/secret.txt')",
-    "SELECT * FROM read_csv('{cwd}/.tmp/secret.txt')",
-    "SELECT * FROM '{cwd}/.tmp/secret.txt'",
+    "SELECT * FROM read_text('{cwd}/.tmp/secret.csv')",
+    "SELECT * FROM read_blob('.tmp/secret.csv')",
+    "SELECT * FROM read_csv('{cwd}/.tmp/secret.csv')",
+    "SELECT * FROM '{cwd}/.tmp/secret.csv'",
     "SELECT * FROM read_csv('/etc/hostname')",
     "SELECT * FROM read_text('/etc/passwd')",
     "SELECT * FROM glob('/etc/*')",
@@ -195,22 +198,41 @@ STATEMENTS: dict[str, list[str]] = {
     "INSERT": ["INSERT INTO key_wheel SELECT * FROM key_wheel RETURNING *"],
     "UPDATE": ["UPDATE key_wheel SET mode = 'x' RETURNING *"],
     "DELETE": ["DELETE FROM key_wheel RETURNING *", "TRUNCATE key_wheel"],
-    "CREATE": ["CREATE TABLE t AS SELECT 1 AS a", "CREATE OR REPLACE VIEW samples AS SELECT 1 AS x",
-               "CREATE OR REPLACE MACRO camelot(k) AS 'x'", "CREATE SECRET s (TYPE s3)",
-               "CREATE TYPE e AS ENUM ('a')", "CREATE SEQUENCE s"],  # fmt: skip
+    "CREATE": [
+        "CREATE TABLE t AS SELECT 1 AS a",
+        "CREATE OR REPLACE VIEW samples AS SELECT 1 AS x",
+        "CREATE OR REPLACE MACRO camelot(k) AS 'x'",
+        "CREATE SECRET s (TYPE s3)",
+        "CREATE TYPE e AS ENUM ('a')",
+        "CREATE SEQUENCE s",
+    ],  # fmt: skip
     "PREPARE": ["PREPARE p AS SELECT 1"],
     "EXECUTE": ["EXECUTE p"],
     "ALTER": ["ALTER VIEW samples RENAME TO s2", "COMMENT ON VIEW samples IS 'x'"],
     "TRANSACTION": ["BEGIN TRANSACTION", "COMMIT", "ROLLBACK"],
-    "COPY": ["COPY (SELECT 1 AS a) TO '{root}/samples/part-zz.parquet' (FORMAT parquet)",
-             "COPY (SELECT 1 AS a) TO '{root}/LOCK' (FORMAT csv)", "COPY key_wheel FROM '{root}/LOCK'"],  # fmt: skip
+    "COPY": [
+        "COPY (SELECT 1 AS a) TO '{root}/samples/part-zz.parquet' (FORMAT parquet)",
+        "COPY (SELECT 1 AS a) TO '{root}/LOCK' (FORMAT csv)",
+        "COPY key_wheel FROM '{root}/LOCK'",
+    ],  # fmt: skip
     "VACUUM": ["VACUUM", "ANALYZE"],
-    "SET": ["SET VARIABLE sampledex_catalog = '/'", "RESET VARIABLE sampledex_catalog", "SET threads = 1",
-            "RESET threads", "PRAGMA threads = 1", "USE memory", "SET allowed_directories = ['/']"],  # fmt: skip
+    "SET": [
+        "SET VARIABLE sampledex_catalog = '/'",
+        "RESET VARIABLE sampledex_catalog",
+        "SET threads = 1",
+        "RESET threads",
+        "PRAGMA threads = 1",
+        "USE memory",
+        "SET allowed_directories = ['/']",
+    ],  # fmt: skip
     "DROP": ["DROP VIEW samples", "DEALLOCATE p", "DROP MACRO camelot"],
     "EXPORT": ["EXPORT DATABASE '{root}/export'"],
-    "PRAGMA": ["PRAGMA version", "PRAGMA enable_profiling", "IMPORT DATABASE '{root}'",
-               "COPY FROM DATABASE memory TO other"],  # fmt: skip
+    "PRAGMA": [
+        "PRAGMA version",
+        "PRAGMA enable_profiling",
+        "IMPORT DATABASE '{root}'",
+        "COPY FROM DATABASE memory TO other",
+    ],  # fmt: skip
     "CALL": ["CALL checkpoint()", "CHECKPOINT", "CALL pragma_version()"],
     "LOAD": ["LOAD parquet", "INSTALL httpfs", "FORCE INSTALL httpfs"],
     "ATTACH": ["ATTACH '{root}/x.db' AS x"],
@@ -257,11 +279,8 @@ NESTINGS = {
     "query_function": "SELECT * FROM query('{q}')",
     "cte_in_query_function": "SELECT * FROM query('WITH x AS ({q}) SELECT 1')",
 }
-CASES = [
-    pytest.param(kind, stmt, template, id=f"{kind}-{i}-{name}")
-    for kind, stmts in STATEMENTS.items()
-    for i, stmt in enumerate(stmts)
-    for name, template in NESTINGS.items()
+SAMPLES = [
+    pytest.param(kind, stmt, id=f"{kind}-{i}") for kind, stmts in STATEMENTS.items() for i, stmt in enumerate(stmts)
 ]
 
 
@@ -280,20 +299,26 @@ def test_the_statement_samples_cover_every_statement_type(con):
                 assert statements[0].type.name == kind, stmt
 
 
-@pytest.mark.parametrize(("kind", "stmt", "template"), CASES)
-def test_a_statement_is_refused_in_every_nesting(cat, con, kind, stmt, template):
+@pytest.mark.parametrize(("kind", "stmt"), SAMPLES)
+def test_a_statement_is_refused_in_every_nesting(cat, con, kind, stmt):
+    """Each nesting is refused by the guard, or is no SQL DuckDB parses (so nothing can run)."""
     stmt = stmt.format(root=cat.root)
-    sql = template.format(s=stmt, q=stmt.replace("'", "''"))
-    try:
-        con.extract_statements(sql)[0].type  # noqa: B018
-    except duckdb.ParserException:
-        # DuckDB's grammar has no place for this statement here: nothing can run
-        with pytest.raises(duckdb.ParserException):
-            cat.query(sql, con)
-        return
-    except ValueError:
-        pass  # a type without a name: the guard refuses it
-    refused(cat, con, sql)
+    let_through = []
+    for name, template in NESTINGS.items():
+        sql = template.format(s=stmt, q=stmt.replace("'", "''"))
+        try:
+            con.extract_statements(sql)[0].type  # noqa: B018
+        except duckdb.ParserException:
+            with pytest.raises(duckdb.ParserException):
+                cat.query(sql, con)
+            continue
+        except ValueError:
+            pass  # a type without a name: the guard refuses it
+        try:
+            refused(cat, con, sql)
+        except BaseException as exc:  # noqa: B036 - pytest.fail is a BaseException; report every nesting at once
+            let_through.append(f"{name}: {type(exc).__name__}: {exc}")
+    assert not let_through, "\n".join(let_through)
 
 
 def test_writes_in_a_cte_are_refused_not_merely_unparsable(cat, con):
@@ -301,7 +326,7 @@ def test_writes_in_a_cte_are_refused_not_merely_unparsable(cat, con):
     for kind in ("INSERT", "UPDATE", "DELETE", "COPY"):
         stmt = STATEMENTS[kind][0].format(root=cat.root)
         for name, template in NESTINGS.items():
-            if "cte" in name:
+            if "cte" in name and not name.startswith("cte_recursive"):  # DuckDB's parser refuses those
                 error = refused(cat, con, template.format(s=stmt, q=stmt.replace("'", "''")))
                 assert kind in str(error) or "query()" in str(error), (name, str(error))
 
@@ -342,7 +367,8 @@ def test_the_allowed_table_functions_exist(con):
 def _table_functions() -> list[str]:
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     return sorted({n for (n,) in con.sql(
-        "SELECT function_name FROM duckdb_functions() WHERE function_type = 'table'").fetchall()})  # fmt: skip
+        "SELECT function_name FROM duckdb_functions() WHERE function_type IN ('table', 'table_macro')"
+    ).fetchall()})  # fmt: skip
 
 
 @pytest.mark.parametrize("name", [n for n in _table_functions() if n not in readonly.READ_TABLE_FUNCTIONS])
@@ -369,7 +395,7 @@ REFUSED_CALLS = [
     "SELECT * FROM query_table('samples')",
     "SELECT * FROM main.query('SELECT 1')",
     "SELECT * FROM system.main.checkpoint()",
-    'SELECT * FROM "QUERY"(\'SELECT 1\')',
+    "SELECT * FROM \"QUERY\"('SELECT 1')",
     "SELECT * FROM Force_Checkpoint()",
     "SELECT * FROM checkpoint()",
     "SELECT * FROM enable_logging(storage := 'file', storage_path := '{root}/logs')",
@@ -399,6 +425,15 @@ def test_anything_but_one_statement_is_refused(cat, con, sql):
     assert "expected one SQL statement" in str(error)
 
 
+def test_the_check_needs_no_download(con):
+    """json_serialize_sql is built in: the catalog's connection (autoinstall and autoload off) has it."""
+    settings_ = "SELECT current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
+    assert con.sql(settings_).fetchall() == [(False, False)]
+    found = "SELECT DISTINCT extension_name FROM duckdb_functions() WHERE function_name = 'json_serialize_sql'"
+    assert con.sql(found).fetchall() == [("json",)]
+    readonly.check("SELECT 1", con)
+
+
 def test_check_works_without_a_connection():
     readonly.check("SELECT 1")
     with pytest.raises(readonly.ReadOnlyViolation):
@@ -409,22 +444,22 @@ def test_check_works_without_a_connection():
 
 #: a SELECT with column ``a`` that hides a write or a side effect (``{root}``: the catalog)
 DANGEROUS_CORES = [
-    "WITH c AS ({m}COPY (SELECT * REPLACE ('C major' AS key) FROM samples) TO '{root}/samples/part-h.parquet') "
+    "WITH c AS {m}(COPY (SELECT * REPLACE ('C major' AS key) FROM samples) TO '{root}/samples/part-h.parquet') "
     "SELECT 1 AS a",
-    "WITH c AS ({m}COPY (SELECT 1 AS k) TO '{root}/samples/part-a.parquet' (FORMAT csv)) SELECT 1 AS a",
-    "WITH c AS ({m}COPY (SELECT path, 1 AS k FROM samples) TO '{root}/samples' "
+    "WITH c AS {m}(COPY (SELECT 1 AS k) TO '{root}/samples/part-a.parquet' (FORMAT csv)) SELECT 1 AS a",
+    "WITH c AS {m}(COPY (SELECT path, 1 AS k FROM samples) TO '{root}/samples' "
     "(FORMAT parquet, PARTITION_BY (k), OVERWRITE)) SELECT 1 AS a",
-    "WITH c AS ({m}COPY (SELECT 1) TO '{root}/LOCK') SELECT 1 AS a",
-    "WITH c AS ({m}DELETE FROM key_wheel RETURNING *) SELECT 1 AS a",
-    "WITH c AS ({m}INSERT INTO key_wheel SELECT * FROM key_wheel RETURNING *) SELECT 1 AS a",
-    "WITH c AS ({m}UPDATE key_wheel SET mode = 'x' RETURNING *) SELECT 1 AS a",
+    "WITH c AS {m}(COPY (SELECT 1) TO '{root}/LOCK') SELECT 1 AS a",
+    "WITH c AS {m}(DELETE FROM key_wheel RETURNING *) SELECT 1 AS a",
+    "WITH c AS {m}(INSERT INTO key_wheel SELECT * FROM key_wheel RETURNING *) SELECT 1 AS a",
+    "WITH c AS {m}(UPDATE key_wheel SET mode = 'x' RETURNING *) SELECT 1 AS a",
     "SELECT 1 AS a FROM checkpoint()",
     "SELECT 1 AS a FROM query('SELECT 1')",
     "SELECT 1 AS a FROM json_execute_serialized_sql(json_serialize_sql('SELECT 1'))",
     "SELECT setseed(0.5) AS a",
     "SELECT write_log('x') AS a",
 ]
-SAFE_CORES = ["SELECT 1 AS a", "SELECT count(*) AS a FROM samples", "WITH c AS ({m}SELECT 1 AS a) SELECT * FROM c"]
+SAFE_CORES = ["SELECT 1 AS a", "SELECT count(*) AS a FROM samples", "WITH c AS {m}(SELECT 1 AS a) SELECT * FROM c"]
 #: ways to wrap a SELECT that yields column ``a`` in another that does
 WRAPPERS = [
     "SELECT * FROM ({q}) AS s",
@@ -446,8 +481,15 @@ WRAPPERS = [
     "SELECT 1 AS a FROM range(1) x JOIN ({q}) y ON true",
     "SELECT 1 AS a ORDER BY (SELECT count(*) FROM ({q}))",
     "FROM ({q}) SELECT a",
+    "SELECT 1 AS a LIMIT (SELECT count(*) FROM ({q}) s)",
+    "SELECT DISTINCT ON ((SELECT count(*) FROM ({q}) s)) 1 AS a",
+    "SELECT 1 AS a GROUP BY (SELECT count(*) FROM ({q}) s)",
+    "SELECT row_number() OVER w AS a FROM range(1) WINDOW w AS (ORDER BY (SELECT count(*) FROM ({q}) s))",
+    "SELECT col0 AS a FROM (VALUES ((SELECT count(*) FROM ({q}) s)))",
+    "SELECT 1 AS a FROM range(1) x JOIN range(1) y ON EXISTS ({q})",
 ]
-PREFIXES = ["", "EXPLAIN ", "EXPLAIN ANALYZE ", "EXPLAIN (FORMAT json) ", "/* comment */ ", "-- line\n"]
+PREFIXES = ["", "EXPLAIN ", "EXPLAIN ANALYZE ", "EXPLAIN (FORMAT json) ", "EXPLAIN (ANALYZE, FORMAT json) ",
+            "/* comment */ ", "-- line\n", "explain analyse "]  # fmt: skip
 
 
 @st.composite
@@ -474,13 +516,21 @@ def test_the_same_nestings_of_a_read_pass(con, sql):
     readonly.check(sql, con)
 
 
+def test_an_unused_named_window_never_runs(cat, con):
+    """DuckDB's parser drops a WINDOW definition no OVER uses, so it is absent from the tree the guard walks
+    and from the statement DuckDB binds: it passes, runs, and writes nothing (the autouse check). A window
+    that is used is inlined into its OVER, where the guard sees it."""
+    hidden = f"(WITH c AS (COPY (SELECT 1) TO '{cat.root}/samples/part-w.parquet') SELECT 1)"
+    assert cat.query(f"SELECT 1 AS a WINDOW w AS (ORDER BY {hidden})", con).fetchall() == [(1,)]
+    refused(cat, con, f"SELECT row_number() OVER w FROM range(2) WINDOW w AS (ORDER BY {hidden})")
+
+
 # -- what still works -------------------------------------------------------------
 
 READS = {
     "SELECT path, key FROM samples ORDER BY path": list(KEYS.items()),
     "SELECT key FROM samples WHERE list_contains(compatible_keys('A minor'), key) ORDER BY key": [
         ("A minor",),
-        ("D major",),
         ("E minor",),
     ],
     "SELECT camelot(key) FROM samples ORDER BY path": [("8A",), ("10B",), ("9A",)],
