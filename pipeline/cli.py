@@ -159,22 +159,74 @@ def cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def search_sql(args: argparse.Namespace) -> tuple[str, list]:
-    """The SELECT behind ``search``, with its parameters."""
+def cmd_compact(args: argparse.Namespace) -> int:
+    from . import catalog as catalog_mod
+
+    catalog = catalog_mod.Catalog(args.catalog)
+    if not catalog.exists():
+        raise catalog_mod.CatalogError(f"no catalog at {catalog.root}")
+    with catalog.lock():
+        done = catalog.compact(force=True)
+        retired = catalog.retire()
+    print(done.text() if done else "nothing to compact: no parts or removals since the last base")
+    if retired:
+        print(f"removed {len(retired)} files of generations superseded more than "
+              f"{catalog_mod.RETIRE_AFTER_S:.0f} s ago")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from . import catalog as catalog_mod
+
+    catalog = catalog_mod.Catalog(args.catalog)
+    if not catalog.exists():
+        raise catalog_mod.CatalogError(f"no catalog at {catalog.root}")
+    if args.repair:
+        with catalog.lock():
+            catalog.create()
+            catalog.remove_leftovers()
+            repaired = catalog.repair()
+        for path, why in repaired:
+            print(f"quarantined {path}: {why}")
+        print(f"{len(repaired)} files quarantined; run `sampledex index` on the sources to analyse their "
+              "files again" if repaired else "every file verified: nothing to repair")
+        return EXIT_OK
+    problems = catalog.snapshot(remembered=False).problems
+    for path, why in problems:
+        print(f"{path.relative_to(catalog.root)}: {why}")
+    if problems:
+        _say(f"{len(problems)} damaged or foreign files; `sampledex check --repair` quarantines them")
+        return EXIT_FAILED
+    print("every file verified")
+    return EXIT_OK
+
+
+def search_key(args: argparse.Namespace) -> str | None:
+    """``--key`` in its canonical spelling (a usage error if it is not a key), or None."""
     from sampledex.models import keys
 
+    if not args.key:
+        return None
+    try:
+        return keys.canonical(args.key)
+    except keys.KeySpellingError as exc:
+        raise UsageError(f"--key: {exc}") from None
+
+
+def search_sql(args: argparse.Namespace, con) -> tuple[str, list]:
+    """The SELECT behind ``search``, with its parameters.
+
+    The compatible keys come from the catalog's own ``compatible_keys`` macro, asked first, so that
+    the search filters on a constant list of keys: DuckDB then skips the base's row groups whose keys
+    (it is sorted by key) are none of them, which a filter on the macro's subquery cannot do.
+    """
     where, params = ["error IS NULL"], []
-    if args.key:
-        try:
-            key = keys.canonical(args.key)
-        except keys.KeySpellingError as exc:
-            raise UsageError(f"--key: {exc}") from None
-        if args.compatible:
-            where.append("list_contains(compatible_keys(?, rule := ?), key)")
-            params += [key, args.compatible]
-        else:
-            where.append("key = ?")
-            params.append(key)
+    key = search_key(args)
+    if key:
+        wanted = ([key] if not args.compatible else
+                  con.execute("SELECT compatible_keys(?, rule := ?)", [key, args.compatible]).fetchone()[0])
+        where.append(f"key IN ({', '.join('?' * len(wanted))})")
+        params += wanted
     if args.bpm:
         where.append("bpm_between(bpm, ?, ?)")
         params += list(args.bpm)
@@ -201,8 +253,9 @@ def empty_filters(con, args: argparse.Namespace) -> list[str]:
 def cmd_search(args: argparse.Namespace) -> int:
     from . import catalog as catalog_mod
 
-    sql, params = search_sql(args)  # a bad key is a usage error, with or without a catalog
+    search_key(args)  # a bad key is a usage error, with or without a catalog
     con = catalog_mod.Catalog(args.catalog).connect(read_only=True)
+    sql, params = search_sql(args, con)
     rel = con.execute(sql, params)
     rows = rel.fetchall()
     print_rows([d[0] for d in rel.description], rows, args.format)
@@ -353,6 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_arg(p)
     format_arg(p)
 
+    p = command("compact", "fold the parts written since the last compaction into one sorted base", cmd_compact)
+    catalog_arg(p)
+
+    p = command("check", "verify every catalog file's checksum (exit 1 if one is damaged or foreign)", cmd_check)
+    p.add_argument("--repair", action="store_true",
+                   help="move damaged and foreign files to quarantine/ (the next index re-analyses their files)")
+    catalog_arg(p)
+
     p = command("analyze", "analyse files or URLs and print their rows (no catalog)", cmd_analyze)
     p.add_argument("files", nargs="+", metavar="FILE_OR_URL")
     key_method_arg(p)
@@ -411,12 +472,25 @@ def explain(exc: BaseException) -> tuple[int, str]:
     return EXIT_FAILED, f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
 
 
+def _log_warnings_as_lines() -> None:
+    """The ``sampledex`` logger's warnings (a catalog file left out, …) as ``sampledex: warning: …`` lines."""
+    import logging
+
+    logger = logging.getLogger("sampledex")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("sampledex: warning: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "compatible", None) and not args.key:
         _say("search: --compatible needs --key")
         return EXIT_USAGE
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    _log_warnings_as_lines()
     try:
         return args.func(args)
     except BrokenPipeError:

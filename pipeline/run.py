@@ -18,6 +18,7 @@ import datetime as dt
 import itertools
 import logging
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ class RunSummary:
     startup_s: float = 0.0
     analysis_s: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    #: damaged or foreign catalog files moved to quarantine/ at the start: (file, why)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    compaction: catalog_mod.Compaction | None = None
 
     @property
     def stamp(self) -> str:
@@ -92,6 +96,13 @@ class RunSummary:
             f"{self.analysis_s:.1f} s), {self.files_per_s:.1f} files/s "
             f"({self.analysis_files_per_s:.1f} files/s once started)",
         ]
+        if self.quarantined:
+            first, why = self.quarantined[0]
+            more = f" and {len(self.quarantined) - 1} more" if len(self.quarantined) > 1 else ""
+            lines.insert(0, f"warning: quarantined {first} ({why}){more}; the files whose rows it held were "
+                            "analysed again")
+        if self.compaction:
+            lines.append(self.compaction.text())
         if self.truncated:
             lines.append(f"truncated {self.truncated}: files holding less audio than their headers declare "
                          "(see the notes and error columns)")
@@ -308,38 +319,54 @@ def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str |
     """
     t0 = time.perf_counter()
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=schema.utcnow())
-    names = _part_names(summary)
     # listed first: a missing source or an unreachable bucket fails before anything is written
     manifest = sources.list_sources(urls, storage_options)
-    with catalog.lock():
-        # created under the lock: several first runs on a new catalog must not race to make it
-        catalog.create()
-        catalog.remove_leftovers()
-        version = analyze.analysis_version(method)
-        current = catalog.identities()
-        todo = plan(manifest, current, version, full=full)
-        summary.seen, summary.skipped = len(manifest), len(todo.unchanged)
-        known = Reusable() if full else reusable(current, version)
-        listed = {e.path: h for e in todo.analyse if (h := listed_hash(e))}
-        pending = _reuse(catalog, summary, todo.analyse, known, listed, method, names)
-        if pending:
-            filesystems = _filesystems(urls, storage_options)
-            with contextlib.ExitStack() as stack:
-                if client is None:
-                    client = stack.enter_context(dask_client(scheduler, workers))
-                client.run(analyze.warm_up, method)  # imports and model load, once per worker
-                t_started = time.perf_counter()
-                summary.startup_s = t_started - t0
-                candidates = [e for e in pending if e.size in known.sizes]
-                summary.hashed = len(candidates)
-                hashes = _hash_on_cluster(client, candidates, filesystems)
-                pending = _reuse(catalog, summary, pending, known, hashes, method, names)
-                _analyse(client, catalog, summary, pending, filesystems, method, names, progress)
-                summary.analysis_s = time.perf_counter() - t_started
-        summary.failed = len(summary.failures)
-        _record_removals(catalog, summary, todo.removed)
-        summary.finished_at = schema.utcnow()
-        summary.elapsed_s = time.perf_counter() - t0
-        catalog.write("runs", summary.record(), f"run-{summary.stamp}-{summary.run_id}")
+    new = not catalog.root.exists()
+    try:
+        with catalog.lock():
+            _index(catalog, summary, manifest, t0, urls=urls, scheduler=scheduler, workers=workers, client=client,
+                   full=full, method=method, storage_options=storage_options, progress=progress)
+    except BaseException:
+        if new:  # a failed first run leaves no catalog behind
+            shutil.rmtree(catalog.root, ignore_errors=True)
+        raise
     return summary
 
+
+def _index(catalog: catalog_mod.Catalog, summary: RunSummary, manifest: list[FileEntry], t0: float, *,
+           urls: list[str], scheduler: str | None, workers: int | None, client, full: bool, method: str,
+           storage_options: dict | None, progress: bool | None) -> None:
+    """:func:`run_index`'s work once it holds the lock."""
+    names = _part_names(summary)
+    # created under the lock: several first runs on a new catalog must not race to make it
+    catalog.create()
+    catalog.remove_leftovers()
+    # damaged or foreign files leave before the plan: the files whose rows they held are analysed again
+    summary.quarantined = catalog.repair()
+    version = analyze.analysis_version(method)
+    current = catalog.identities()
+    todo = plan(manifest, current, version, full=full)
+    summary.seen, summary.skipped = len(manifest), len(todo.unchanged)
+    known = Reusable() if full else reusable(current, version)
+    listed = {e.path: h for e in todo.analyse if (h := listed_hash(e))}
+    pending = _reuse(catalog, summary, todo.analyse, known, listed, method, names)
+    if pending:
+        filesystems = _filesystems(urls, storage_options)
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                client = stack.enter_context(dask_client(scheduler, workers))
+            client.run(analyze.warm_up, method)  # imports and model load, once per worker
+            t_started = time.perf_counter()
+            summary.startup_s = t_started - t0
+            candidates = [e for e in pending if e.size in known.sizes]
+            summary.hashed = len(candidates)
+            hashes = _hash_on_cluster(client, candidates, filesystems)
+            pending = _reuse(catalog, summary, pending, known, hashes, method, names)
+            _analyse(client, catalog, summary, pending, filesystems, method, names, progress)
+            summary.analysis_s = time.perf_counter() - t_started
+    summary.failed = len(summary.failures)
+    _record_removals(catalog, summary, todo.removed)
+    summary.compaction = catalog.compact()
+    summary.finished_at = schema.utcnow()
+    summary.elapsed_s = time.perf_counter() - t0
+    catalog.write("runs", summary.record(), f"run-{summary.stamp}-{summary.run_id}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -75,6 +76,9 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 SAMPLES = pa.schema([(c.name, c.type) for c in COLUMNS])
+#: a compacted base: the rows of ``samples`` and ``path_key``, the upper 64 bits of the path's MD5
+#: (DuckDB's ``md5_number_upper(path)``), which the ``samples`` view's anti-joins use
+BASE = SAMPLES.append(pa.field("path_key", pa.uint64()))
 #: the columns ``sampledex analyze`` prints
 ANALYZE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.shown)
 
@@ -119,6 +123,19 @@ def table(rows: Iterable[Mapping[str, Any]], table_schema: pa.Schema = SAMPLES) 
             extra = sorted(set(row) - known)
             raise SchemaDriftError(f"row for {row.get('path')!r} has columns the schema lacks: {extra}")
     return pa.Table.from_pylist(rows, schema=table_schema)
+
+
+def write_empty_files(folder: Path) -> list[Path]:
+    """The empty Parquet files of each schema that ship in ``sql/`` (``empty_samples.parquet``, …): every
+    view reads one after its parts, so it has all the columns even over no parts, or old parts without some."""
+    import pyarrow.parquet as pq
+
+    written = []
+    for name, table_schema in (("base", BASE), ("samples", SAMPLES), ("removals", REMOVALS), ("runs", RUNS)):
+        path = Path(folder) / f"empty_{name}.parquet"
+        pq.write_table(table_schema.empty_table(), path)
+        written.append(path)
+    return written
 
 
 def markdown_table() -> str:

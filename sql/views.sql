@@ -1,25 +1,46 @@
--- The catalog's views over its Parquet parts. The catalog folder comes from
--- the variable sampledex_catalog; from any DuckDB client:
---   SET VARIABLE sampledex_catalog = '/path/to/catalog';
---   .read sql/keys.sql
---   .read sql/macros.sql
---   .read sql/views.sql
+-- The catalog's views over its Parquet files. sampledex sets four variables when it connects, each a
+-- list of verified files (pipeline/catalog.py, Catalog.snapshot):
+--   sampledex_base       the compacted base (one row per path, sorted by key and bpm, with path_key)
+--   sampledex_samples    the parts written since the base (rows as analysed)
+--   sampledex_removals   paths that left their source since the base
+--   sampledex_runs       one row per index run
+-- Each list ends with an empty file of the full schema, so a list is never empty. From another DuckDB
+-- client, `SET VARIABLE sampledex_catalog = '/path/to/catalog'; .read sql/files.sql` sets them from the
+-- catalog's CURRENT.json (without verifying checksums), then `.read` keys.sql, macros.sql and this file.
 
--- Every row ever written, newest and superseded alike.
-CREATE OR REPLACE VIEW sample_history AS
-SELECT * FROM read_parquet(getvariable('sampledex_catalog') || '/samples/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW sample_base AS
+SELECT * FROM read_parquet(getvariable('sampledex_base'), union_by_name = true);
+
+CREATE OR REPLACE VIEW sample_deltas AS
+SELECT * FROM read_parquet(getvariable('sampledex_samples'), union_by_name = true);
 
 CREATE OR REPLACE VIEW removals AS
-SELECT * FROM read_parquet(getvariable('sampledex_catalog') || '/removals/*.parquet');
+SELECT * FROM read_parquet(getvariable('sampledex_removals'), union_by_name = true);
 
--- The catalog: each path's newest row, unless the path was removed after it.
+-- The base's rows and every row written since, superseded ones included.
+CREATE OR REPLACE VIEW sample_history AS
+SELECT * EXCLUDE (path_key) FROM sample_base
+UNION ALL BY NAME
+SELECT * FROM sample_deltas;
+
+-- The catalog: each path's newest row, unless the path was removed after it. The base holds one
+-- row per path already, so only the few parts since it are deduplicated; a base row gives way to a
+-- newer part's row of its path, or to a later removal. path_key (the upper 64 bits of the path's MD5,
+-- stored in the base) makes those anti-joins cheap: the base's paths are not read to apply them.
 CREATE OR REPLACE VIEW samples AS
-SELECT h.* FROM sample_history h
-LEFT JOIN (SELECT path, max(removed_at) AS removed_at FROM removals GROUP BY path) r
-       ON r.path = h.path
-WHERE r.removed_at IS NULL OR h.indexed_at > r.removed_at
-QUALIFY row_number() OVER (PARTITION BY h.path ORDER BY h.indexed_at DESC) = 1;
+WITH latest AS (
+    SELECT *, md5_number_upper(path) AS path_key FROM sample_deltas
+    QUALIFY row_number() OVER (PARTITION BY path ORDER BY indexed_at DESC) = 1
+), gone AS (
+    SELECT md5_number_upper(path) AS path_key, max(removed_at) AS removed_at FROM removals GROUP BY path
+)
+SELECT b.* EXCLUDE (path_key) FROM sample_base b
+    ANTI JOIN latest l ON l.path_key = b.path_key
+    ANTI JOIN gone g ON g.path_key = b.path_key AND g.removed_at >= b.indexed_at
+UNION ALL BY NAME
+SELECT l.* EXCLUDE (path_key) FROM latest l
+    ANTI JOIN gone g ON g.path_key = l.path_key AND g.removed_at >= l.indexed_at;
 
 CREATE OR REPLACE VIEW runs AS
-SELECT * FROM read_parquet(getvariable('sampledex_catalog') || '/runs/*.parquet')
+SELECT * FROM read_parquet(getvariable('sampledex_runs'), union_by_name = true)
 ORDER BY started_at;

@@ -130,8 +130,11 @@ def test_the_cte_copy_vector_is_live_in_this_duckdb(cat, tmp_path):
         raw.sql(COPY_KEY.format(root=scratch.root)).fetchall()
     except duckdb.Error:
         pytest.skip("this DuckDB no longer runs COPY inside a CTE")
-    assert (scratch.root / "samples" / "part-zz.parquet").exists()
-    assert {k for _, k in scratch.query("SELECT path, key FROM samples").fetchall()} == {"C major"}
+    assert (scratch.root / "samples" / "part-zz.parquet").exists()  # written inside the catalog
+    # only the catalog's verification (a part's name carries its checksum) keeps the file from being read
+    assert {k for _, k in scratch.query("SELECT path, key FROM samples").fetchall()} == set(KEYS.values())
+    assert any("part-zz" in str(path) and reason.startswith("foreign")
+               for path, reason in scratch.snapshot().problems)
 
 
 def test_cli_refuses_the_cte_copy_in_one_line(cat):
@@ -504,8 +507,11 @@ def nested(draw, cores):
 @given(sql=nested(DANGEROUS_CORES))
 def test_composed_nestings_of_a_write_are_refused(cat, con, sql):
     before = snapshot(cat.root)
-    refused(cat, con, sql.format(root=cat.root))
-    refused(cat, con, "SELECT * FROM query('{}')".format(sql.format(root=cat.root).replace("'", "''")))
+    for text in (sql.format(root=cat.root), "SELECT * FROM query('{}')".format(sql.format(root=cat.root).replace("'", "''"))):
+        try:
+            refused(cat, con, text)
+        except duckdb.ParserException:
+            pass  # some compositions are not valid SQL (a window function inside a window definition): nothing runs
     assert snapshot(cat.root) == before
 
 
@@ -548,7 +554,7 @@ READS = {
         ("q",),
     ],
     "SELECT count(*) FROM read_parquet(getvariable('sampledex_catalog') || '/samples/*.parquet')": [(3,)],
-    "SELECT count(*) FROM glob('{root}/samples/*.parquet')": [(2,)],
+    "SELECT count(*) FROM glob('{root}/samples/*.parquet')": [(1,)],
     "SELECT content FROM read_text('{root}/LOCK')": [(LOCK_TEXT,)],
     "SELECT json_serialize_sql('COPY (SELECT 1) TO ''x''') LIKE '%\"error\":true%'": [(True,)],
     "SELECT current_setting('lock_configuration')": [(True,)],
@@ -574,7 +580,7 @@ def test_ordinary_reads_work(cat, con, sql):
     "SUMMARIZE samples",
     "SHOW TABLES",
     "SELECT * FROM duckdb_settings() WHERE name = 'threads'",
-    "SELECT * FROM parquet_schema('{root}/samples/part-a.parquet')",
+    "SELECT * FROM parquet_schema('{root}/samples/part-a.*.parquet')",
 ])  # fmt: skip
 def test_explain_describe_summarize_and_metadata_work(cat, con, sql):
     assert cat.query(sql.format(root=cat.root), con).fetchall()

@@ -24,12 +24,9 @@ def cat(tmp_path):
 
 @pytest.fixture()
 def q(cat):
-    con = cat.connect()
-
-    def run(sql):
-        return cat.query(sql, con).fetchall()
-
-    return run
+    """Read-only SQL on a new connection each time: a connection reads the files that were there when it
+    connected (a snapshot), as each command does."""
+    return lambda sql: cat.query(sql).fetchall()
 
 
 @pytest.fixture(scope="module")
