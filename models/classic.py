@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import frontend, keys
+from . import frontend
 from .keys import KeyEstimate
 
 #: (major, minor) profiles, index 0 = tonic. Values as published.
@@ -31,10 +31,21 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     ),
     # Aarden 2003, pitch-class frequencies of the Essen folksong collection
     "aarden": (
-        (17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587,
-         0.291248, 22.062, 0.145624, 8.15494, 0.232998, 4.95122),
-        (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362,
-         0.702494, 18.6161, 4.56621, 1.93186, 7.37619, 1.75623),
+        (
+            17.7661,
+            0.145624,
+            14.9265,
+            0.160186,
+            19.8049,
+            11.3587,
+            0.291248,
+            22.062,
+            0.145624,
+            8.15494,
+            0.232998,
+            4.95122,
+        ),
+        (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621, 1.93186, 7.37619, 1.75623),
     ),
 }
 DEFAULT_PROFILES = "krumhansl"
@@ -50,8 +61,7 @@ def key_templates(profiles: str = DEFAULT_PROFILES) -> np.ndarray:
     """
     if profiles not in PROFILES:
         raise ValueError(f"profiles={profiles!r} is not one of {sorted(PROFILES)}")
-    rows = [np.roll(np.asarray(profile, dtype=float), tonic)
-            for profile in PROFILES[profiles] for tonic in range(12)]
+    rows = [np.roll(np.asarray(profile, dtype=float), tonic) for profile in PROFILES[profiles] for tonic in range(12)]
     return _zscore(np.stack(rows))
 
 

@@ -68,16 +68,21 @@ def layer_spec(num_bins: int = frontend.NUM_BINS) -> tuple[tuple, ...]:
     Entries: ``("conv", in, out, kernel, padding, dilation)``, ``("bn", channels)``,
     ``("elu",)``, ``("maxpool",)`` (2×2, ceil), ``("dropout", p)``.
     """
+
     def block(cin: int, cout: int, kernel: tuple, padding: tuple = (1, 1), dilation: tuple = (1, 1)) -> list:
         return [("conv", cin, cout, kernel, padding, dilation), ("bn", cout), ("elu",)]
 
     return tuple(
-        block(1, 16, (3, 3)) + block(16, 16, (3, 3)) + [("maxpool",)]
-        + block(16, 32, (3, 3)) + block(32, 32, (3, 3))
+        block(1, 16, (3, 3))
+        + block(16, 16, (3, 3))
+        + [("maxpool",)]
+        + block(16, 32, (3, 3))
+        + block(32, 32, (3, 3))
         # all frequency rows at once: where the absolute pitch is read
         + block(32, 64, (num_bins // 2, 1), (0, 0))
         # after the frequency axis is read, widen the context in time cheaply
-        + block(64, 64, (1, 3), (0, 2), (1, 2)) + block(64, 64, (1, 3), (0, 4), (1, 4))
+        + block(64, 64, (1, 3), (0, 2), (1, 2))
+        + block(64, 64, (1, 3), (0, 4), (1, 4))
         + [("dropout", 0.3), ("conv", 64, NUM_CLASSES, (1, 1), (0, 0), (1, 1))]
     )
 
@@ -107,7 +112,7 @@ def build_network(num_bins: int = frontend.NUM_BINS):
             super().__init__()
             self.features = nn.Sequential(*(module(layer) for layer in layer_spec(num_bins)))
 
-        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.features(x).mean(dim=(2, 3))
 
     return KeyCNN()
@@ -145,8 +150,11 @@ def save_weights(state_dict: dict, path: str | Path, *, no_key_ratio: float) -> 
     The pipeline reads them with numpy alone: importing torch would cost every
     Dask worker seconds of start-up and hundreds of MiB.
     """
-    arrays = {name: t.detach().cpu().numpy().astype(np.float32) for name, t in state_dict.items()
-              if not name.endswith("num_batches_tracked")}
+    arrays = {
+        name: t.detach().cpu().numpy().astype(np.float32)
+        for name, t in state_dict.items()
+        if not name.endswith("num_batches_tracked")
+    }
     with open(path, "wb") as f:
         np.savez(f, **arrays, no_key_ratio=np.float64(no_key_ratio))
 
@@ -163,8 +171,10 @@ def load_weights(path: str | Path) -> dict[str, np.ndarray]:
     except (ValueError, OSError) as exc:
         raise WeightsError(f"{path} is not a key CNN .npz written by `sampledex train` ({exc})") from exc
     if "no_key_ratio" not in state:
-        raise WeightsError(f"{path} has no no_key_ratio: not a key CNN .npz written by `sampledex train` "
-                           "(torch .pt files from older versions: cnn.save_weights converts them)")
+        raise WeightsError(
+            f"{path} has no no_key_ratio: not a key CNN .npz written by `sampledex train` "
+            "(torch .pt files from older versions: cnn.save_weights converts them)"
+        )
     return state
 
 
@@ -173,8 +183,9 @@ def load_weights(path: str | Path) -> dict[str, np.ndarray]:
 BN_EPS = 1e-5  # torch.nn.BatchNorm2d's default
 
 
-def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, padding: tuple[int, int],
-           dilation: tuple[int, int]) -> np.ndarray:
+def conv2d(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray, padding: tuple[int, int], dilation: tuple[int, int]
+) -> np.ndarray:
     """Cross-correlation as ``torch.nn.Conv2d`` computes it, for one example.
 
     Parameters
@@ -194,8 +205,9 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, padding: tuple[i
     height, width = hp - dh * (kh - 1), wp - dw * (kw - 1)
     if channels < 8 or kh * kw > 9:
         # few channels or many taps: one matrix product over copied windows (im2col) costs least
-        windows = np.lib.stride_tricks.sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1),
-                                                           axis=(1, 2))[..., ::dh, ::dw]
+        windows = np.lib.stride_tricks.sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))[
+            ..., ::dh, ::dw
+        ]
         columns = windows.transpose(0, 3, 4, 1, 2).reshape(channels * kh * kw, height * width)
         return (weight.reshape(out, -1) @ columns + bias[:, None]).reshape(out, height, width)
     # otherwise one product per tap over the flattened padded image, no copies: output position
@@ -206,7 +218,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, padding: tuple[i
     for a in range(kh):
         for b in range(kw):
             offset = a * dh * wp + b * dw
-            acc[:, :n] += weight[:, :, a, b] @ flat[:, offset:offset + n]
+            acc[:, :n] += weight[:, :, a, b] @ flat[:, offset : offset + n]
     acc += bias[:, None]
     return acc.reshape(out, height, wp)[:, :, :width]
 
@@ -216,8 +228,7 @@ def max_pool_2x2(x: np.ndarray) -> np.ndarray:
     c, h, w = x.shape
     if h % 2 or w % 2:
         x = np.pad(x, ((0, 0), (0, h % 2), (0, w % 2)), constant_values=-np.inf)
-    return np.maximum(np.maximum(x[:, 0::2, 0::2], x[:, 1::2, 0::2]),
-                      np.maximum(x[:, 0::2, 1::2], x[:, 1::2, 1::2]))
+    return np.maximum(np.maximum(x[:, 0::2, 0::2], x[:, 1::2, 0::2]), np.maximum(x[:, 0::2, 1::2], x[:, 1::2, 1::2]))
 
 
 def elu(x: np.ndarray) -> np.ndarray:
@@ -236,14 +247,22 @@ def numpy_steps(state: dict[str, np.ndarray], num_bins: int = frontend.NUM_BINS)
             cin, cout, kernel, padding, dilation = args
             weight = state[name + "weight"]
             if weight.shape != (cout, cin, *kernel):
-                raise WeightsError(f"layer {i}: weights of shape {weight.shape}, the network wants "
-                                   f"{(cout, cin, *kernel)}")
+                raise WeightsError(
+                    f"layer {i}: weights of shape {weight.shape}, the network wants {(cout, cin, *kernel)}"
+                )
             steps.append(("conv", weight, state[name + "bias"], padding, dilation))
         elif kind == "bn":
             scale = state[name + "weight"] / np.sqrt(state[name + "running_var"] + BN_EPS)
             _, weight, bias, padding, dilation = steps.pop()
-            steps.append(("conv", weight * scale[:, None, None, None],
-                          (bias - state[name + "running_mean"]) * scale + state[name + "bias"], padding, dilation))
+            steps.append(
+                (
+                    "conv",
+                    weight * scale[:, None, None, None],
+                    (bias - state[name + "running_mean"]) * scale + state[name + "bias"],
+                    padding,
+                    dilation,
+                )
+            )
         elif kind in ("elu", "maxpool"):
             steps.append((kind,))
         elif kind != "dropout":
@@ -301,4 +320,3 @@ class CNNKeyEstimator:
             return KeyEstimate(None, float(p[NO_KEY]))
         best = int(np.argmax(p[:NO_KEY]))
         return KeyEstimate(best, float(p[best]))
-

@@ -31,9 +31,7 @@ _ACCIDENTALS = {"#": 1, "♯": 1, "sharp": 1, "b": -1, "♭": -1, "flat": -1, ""
 _MAJOR_WORDS = {"", "maj", "major", "dur", "ionian"}
 _MINOR_WORDS = {"m", "min", "minor", "moll", "aeolian", "-"}
 
-_KEY_RE = re.compile(
-    r"^\s*(?P<letter>[A-Ga-g])\s*(?P<acc>#|♯|b|♭|(?i:sharp|flat))?\s*(?P<mode>[A-Za-z-]*)\s*$"
-)
+_KEY_RE = re.compile(r"^\s*(?P<letter>[A-Ga-g])\s*(?P<acc>#|♯|b|♭|(?i:sharp|flat))?\s*(?P<mode>[A-Za-z-]*)\s*$")
 _CAMELOT_RE = re.compile(r"^\s*(?P<num>1[0-2]|0?[1-9])\s*(?P<letter>[ABab])\s*$")
 _OPEN_KEY_RE = re.compile(r"^\s*(?P<num>1[0-2]|0?[1-9])\s*(?P<letter>[dm])\s*$")
 

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -69,8 +69,12 @@ BASE_ROW_GROUP = 65_536
 #: how long a superseded generation's files stay for readers that connected before the switch (s)
 RETIRE_AFTER_S = 600.0
 #: the empty files (in the package) that give every view its full schema, even over no parts
-_EMPTY = {"base": "empty_base.parquet", "samples": "empty_samples.parquet",
-          "removals": "empty_removals.parquet", "runs": "empty_runs.parquet"}
+_EMPTY = {
+    "base": "empty_base.parquet",
+    "samples": "empty_samples.parquet",
+    "removals": "empty_removals.parquet",
+    "runs": "empty_runs.parquet",
+}
 
 log = logging.getLogger("sampledex")
 #: the damaged files this process has warned about
@@ -120,12 +124,22 @@ class Compaction:
     seconds: float
 
     def text(self) -> str:
-        return (f"compacted {self.parts} parts into base generation {self.generation} ({self.rows:,} rows) "
-                f"in {self.seconds:.1f} s")
+        return (
+            f"compacted {self.parts} parts into base generation {self.generation} ({self.rows:,} rows) "
+            f"in {self.seconds:.1f} s"
+        )
 
 
 def _empty_file(kind: str) -> str:
     return str(resources.files("sampledex.sql").joinpath(_EMPTY[kind]))
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
+    """The one value a query answers (an aggregate, a macro's result)."""
+    row = con.execute(sql, params or []).fetchone()
+    if row is None:
+        raise CatalogError(f"no row from {sql!r}")
+    return row[0]
 
 
 def _sql_string(text: str) -> str:
@@ -154,13 +168,17 @@ class Catalog:
         except FileNotFoundError:
             return Generation()
         except (OSError, ValueError) as exc:
-            raise CatalogError(f"{self.root / STATE_FILE} cannot be read ({exc}): "
-                               "`sampledex check --repair` rewrites it") from None
+            raise CatalogError(
+                f"{self.root / STATE_FILE} cannot be read ({exc}): `sampledex check --repair` rewrites it"
+            ) from None
         return Generation(int(state.get("generation", 0)), state.get("base"))
 
     def _publish(self, generation: Generation) -> None:
-        state = {"generation": generation.number, "base": generation.base,
-                 "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        state = {
+            "generation": generation.number,
+            "base": generation.base,
+            "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         tmp = parts.temporary_name(self.root / STATE_FILE)
         tmp.write_text(json.dumps(state, indent=1) + "\n")
         with open(tmp, "rb") as f:
@@ -223,8 +241,7 @@ class Catalog:
         strict = not self._legacy()
         files: dict[str, list[str]] = {}
         problems: list[tuple[Path, str]] = []
-        candidates = {kind: sorted((self.root / generation.folder(kind)).glob("*.parquet"))
-                      for kind in PART_FOLDERS}
+        candidates = {kind: sorted((self.root / generation.folder(kind)).glob("*.parquet")) for kind in PART_FOLDERS}
         candidates["base"] = [self.root / generation.base] if generation.base else []
         for kind, paths in candidates.items():
             good = []
@@ -255,10 +272,13 @@ class Catalog:
         for path, reason in snapshot.problems:
             if (str(path), reason) not in _warned:  # once per file and process, however often it connects
                 _warned.add((str(path), reason))
-                log.warning("left out %s (%s); the next `sampledex index` or `sampledex check --repair` "
-                            "quarantines it and re-analyses its files", path.relative_to(self.root), reason)
-        con = duckdb.connect(config={"autoinstall_known_extensions": False,
-                                     "autoload_known_extensions": False})
+                log.warning(
+                    "left out %s (%s); the next `sampledex index` or `sampledex check --repair` "
+                    "quarantines it and re-analyses its files",
+                    path.relative_to(self.root),
+                    reason,
+                )
+        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
         con.execute("SET VARIABLE sampledex_catalog = ?", [str(self.root)])
         for kind, files in snapshot.files.items():
             con.execute(f"SET VARIABLE sampledex_{kind} = ?", [files])
@@ -290,15 +310,17 @@ class Catalog:
         if not self.exists():
             return {}
         con = self.connect(read_only=True)
-        rows = con.sql("SELECT path, size_bytes, mtime, etag, content_hash, analysis_version, error "
-                       "FROM samples").fetchall()
+        rows = con.sql(
+            "SELECT path, size_bytes, mtime, etag, content_hash, analysis_version, error FROM samples"
+        ).fetchall()
         return {r[0]: tuple(r[1:]) for r in rows}
 
     def rows(self, paths: list[str]) -> pa.Table:
         """The current rows of ``paths`` (those in the catalog), with every column of the schema."""
         con = self.connect(read_only=True)
-        return con.sql("SELECT * FROM samples WHERE path IN (SELECT unnest($paths::VARCHAR[]))",
-                       params={"paths": paths}).to_arrow_table()
+        return con.sql(
+            "SELECT * FROM samples WHERE path IN (SELECT unnest($paths::VARCHAR[]))", params={"paths": paths}
+        ).to_arrow_table()
 
     # -- repair and compaction (writers, holding the lock) -------------------
 
@@ -329,22 +351,23 @@ class Catalog:
         t0 = time.perf_counter()
         generation = self.generation()
         con = self.connect(read_only=False)
-        delta_files = len(con.execute("SELECT getvariable('sampledex_samples')").fetchone()[0]) - 1
-        deltas = con.execute("SELECT count(*) FROM sample_deltas").fetchone()[0]
-        removals = con.execute("SELECT count(*) FROM removals").fetchone()[0]
-        based = con.execute("SELECT count(*) FROM sample_base").fetchone()[0]
-        due = (deltas + removals >= max(COMPACT_MIN_ROWS, COMPACT_RATIO * based)
-               or delta_files > COMPACT_MAX_PARTS)
+        delta_files = len(scalar(con, "SELECT getvariable('sampledex_samples')")) - 1
+        deltas = scalar(con, "SELECT count(*) FROM sample_deltas")
+        removals = scalar(con, "SELECT count(*) FROM removals")
+        based = scalar(con, "SELECT count(*) FROM sample_base")
+        due = deltas + removals >= max(COMPACT_MIN_ROWS, COMPACT_RATIO * based) or delta_files > COMPACT_MAX_PARTS
         if not (force or due) or (deltas + removals == 0 and generation.base):
             return None
         following = Generation(generation.number + 1)
         (self.root / "base").mkdir(exist_ok=True)
         tmp = parts.temporary_name(self.root / "base" / "base.parquet")
         try:
-            con.execute(f"COPY (SELECT *, md5_number_upper(path) AS path_key FROM samples "
-                        f"ORDER BY key NULLS LAST, bpm NULLS LAST, path) TO {_sql_string(str(tmp))} "
-                        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {BASE_ROW_GROUP})")
-            rows = con.execute(f"SELECT count(*) FROM read_parquet({_sql_string(str(tmp))})").fetchone()[0]
+            con.execute(
+                f"COPY (SELECT *, md5_number_upper(path) AS path_key FROM samples "
+                f"ORDER BY key NULLS LAST, bpm NULLS LAST, path) TO {_sql_string(str(tmp))} "
+                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {BASE_ROW_GROUP})"
+            )
+            rows = scalar(con, f"SELECT count(*) FROM read_parquet({_sql_string(str(tmp))})")
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
             base = self.root / "base" / f"base-{following.number:06d}.{parts.checksum(tmp)}.parquet"
@@ -387,7 +410,7 @@ class Catalog:
 
     # -- the writer's lock ---------------------------------------------------
 
-    def lock(self) -> "CatalogLock":
+    def lock(self) -> CatalogLock:
         return CatalogLock(self.root / "LOCK")
 
 
@@ -428,8 +451,11 @@ class CatalogLock:
             raise
         from . import schema
 
-        holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                  "started_at": schema.utcnow().isoformat(timespec="seconds")}
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": schema.utcnow().isoformat(timespec="seconds"),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)
         self._fd = fd
@@ -440,7 +466,7 @@ class CatalogLock:
             os.close(self._fd)  # closing the last descriptor of the open file drops the flock
             self._fd = None
 
-    def __enter__(self) -> "CatalogLock":
+    def __enter__(self) -> CatalogLock:
         self.acquire()
         return self
 

@@ -15,20 +15,28 @@ import math
 import os
 import sys
 import traceback
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from sampledex.models.errors import SampledexError, UsageError
 
-from .defaults import (COMPATIBLE_RULES, DEBUG_ENV, DEFAULT_COMPATIBLE_RULE, DEFAULT_KEY_METHOD,
-                       DEFAULT_SEARCH_LIMIT, KEY_METHODS, OUTPUT_FORMATS, catalog_location)
+from .defaults import (
+    COMPATIBLE_RULES,
+    DEBUG_ENV,
+    DEFAULT_COMPATIBLE_RULE,
+    DEFAULT_KEY_METHOD,
+    DEFAULT_SEARCH_LIMIT,
+    KEY_METHODS,
+    OUTPUT_FORMATS,
+    catalog_location,
+)
 
 # Heavy modules (numpy, pyarrow, duckdb, dask) are imported inside the commands that use
 # them: `query`, `search` and `--help` must start in a fraction of a second.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-SEARCH_COLUMNS = ("path", "kind", "key", "camelot", "key_confidence", "bpm", "root_note",
-                  "duration_s", "loudness_lufs")
+SEARCH_COLUMNS = ("path", "kind", "key", "camelot", "key_confidence", "bpm", "root_note", "duration_s", "loudness_lufs")
 #: search filters whose column may still be NULL in every row: (option, column)
 _NULLABLE_FILTERS = (("bpm", "bpm"), ("kind", "kind"), ("root", "root_note"))
 #: the fastest tempo a search accepts (BPM); anything above is a typo
@@ -40,8 +48,10 @@ MAX_WORKERS = 1024
 
 # -- arguments -------------------------------------------------------------------
 
+
 def count(lo: int, hi: int) -> Callable[[str], int]:
     """An argparse type: a whole number in [lo, hi] (usage error otherwise)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -50,6 +60,7 @@ def count(lo: int, hi: int) -> Callable[[str], int]:
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{value} is out of range: need {lo} to {hi}")
         return value
+
     return parse
 
 
@@ -89,6 +100,7 @@ def storage_options(pairs: list[str]) -> dict[str, Any]:
 
 
 # -- output ----------------------------------------------------------------------
+
 
 def _jsonable(value: Any) -> Any:
     import datetime as dt
@@ -139,13 +151,21 @@ def _say(message: str) -> None:
 
 # -- commands --------------------------------------------------------------------
 
+
 def cmd_index(args: argparse.Namespace) -> int:
-    from . import catalog as catalog_mod, run
+    from . import catalog as catalog_mod
+    from . import run
 
     catalog = catalog_mod.Catalog(args.catalog)
-    summary = run.run_index(args.sources, catalog, scheduler=args.scheduler, workers=args.workers,
-                            full=args.full, method=args.key_method,
-                            storage_options=storage_options(args.storage_option))
+    summary = run.run_index(
+        args.sources,
+        catalog,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        full=args.full,
+        method=args.key_method,
+        storage_options=storage_options(args.storage_option),
+    )
     print(summary.text())
     print(f"catalog: {catalog.root}")
     return EXIT_OK
@@ -170,8 +190,9 @@ def cmd_compact(args: argparse.Namespace) -> int:
         retired = catalog.retire()
     print(done.text() if done else "nothing to compact: no parts or removals since the last base")
     if retired:
-        print(f"removed {len(retired)} files of generations superseded more than "
-              f"{catalog_mod.RETIRE_AFTER_S:.0f} s ago")
+        print(
+            f"removed {len(retired)} files of generations superseded more than {catalog_mod.RETIRE_AFTER_S:.0f} s ago"
+        )
     return EXIT_OK
 
 
@@ -188,12 +209,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             repaired = catalog.repair()
         for path, why in repaired:
             print(f"quarantined {path}: {why}")
-        print(f"{len(repaired)} files quarantined; run `sampledex index` on the sources to analyse their "
-              "files again" if repaired else "every file verified: nothing to repair")
+        print(
+            f"{len(repaired)} files quarantined; run `sampledex index` on the sources to analyse their files again"
+            if repaired
+            else "every file verified: nothing to repair"
+        )
         return EXIT_OK
     problems = catalog.snapshot(remembered=False).problems
-    for path, why in problems:
-        print(f"{path.relative_to(catalog.root)}: {why}")
+    for bad, why in problems:
+        print(f"{bad.relative_to(catalog.root)}: {why}")
     if problems:
         _say(f"{len(problems)} damaged or foreign files; `sampledex check --repair` quarantines them")
         return EXIT_FAILED
@@ -220,11 +244,17 @@ def search_sql(args: argparse.Namespace, con) -> tuple[str, list]:
     the search filters on a constant list of keys: DuckDB then skips the base's row groups whose keys
     (it is sorted by key) are none of them, which a filter on the macro's subquery cannot do.
     """
-    where, params = ["error IS NULL"], []
+    from .catalog import scalar
+
+    where: list[str] = ["error IS NULL"]
+    params: list = []
     key = search_key(args)
     if key:
-        wanted = ([key] if not args.compatible else
-                  con.execute("SELECT compatible_keys(?, rule := ?)", [key, args.compatible]).fetchone()[0])
+        wanted = (
+            [key]
+            if not args.compatible
+            else scalar(con, "SELECT compatible_keys(?, rule := ?)", [key, args.compatible])
+        )
         where.append(f"key IN ({', '.join('?' * len(wanted))})")
         params += wanted
     if args.bpm:
@@ -236,8 +266,10 @@ def search_sql(args: argparse.Namespace, con) -> tuple[str, list]:
     if args.root:
         where.append("root_note = ?")
         params.append(args.root)
-    sql = (f"SELECT {', '.join(SEARCH_COLUMNS)} FROM samples WHERE {' AND '.join(where)} "
-           f"ORDER BY key_confidence DESC NULLS LAST, path LIMIT ?")
+    sql = (
+        f"SELECT {', '.join(SEARCH_COLUMNS)} FROM samples WHERE {' AND '.join(where)} "
+        f"ORDER BY key_confidence DESC NULLS LAST, path LIMIT ?"
+    )
     return sql, params + [args.limit]
 
 
@@ -260,8 +292,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     rows = rel.fetchall()
     print_rows([d[0] for d in rel.description], rows, args.format)
     if not rows and (empty := empty_filters(con, args)):
-        _say(f"note: no row of this catalog has a value for {', '.join(empty)} yet "
-             "(this version does not compute it), so the search cannot match anything")
+        _say(
+            f"note: no row of this catalog has a value for {', '.join(empty)} yet "
+            "(this version does not compute it), so the search cannot match anything"
+        )
     return EXIT_OK
 
 
@@ -292,10 +326,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     for spec in args.datasets:
         labelled = ((decode.to_analysis_mono(decode.load(f.path)), f.key, f.source) for f in datasets.load(spec))
         parts.append(train.features_from_audio(labelled))
-    features = parts[0] if len(parts) == 1 else train.FeatureSet.pack(
-        [(p.example(i), int(p.labels[i]), str(p.kinds[i])) for p in parts for i in range(len(p))])
-    weights = train.train(features, args.out, epochs=args.epochs, seed=args.seed, max_steps=args.max_steps,
-                          log=lambda line: print(line, flush=True))
+    features = (
+        parts[0]
+        if len(parts) == 1
+        else train.FeatureSet.pack(
+            [(p.example(i), int(p.labels[i]), str(p.kinds[i])) for p in parts for i in range(len(p))]
+        )
+    )
+    weights = train.train(
+        features,
+        args.out,
+        epochs=args.epochs,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        log=lambda line: print(line, flush=True),
+    )
     if args.export:
         shutil.copyfile(weights, args.export)
         print(f"weights -> {args.export}")
@@ -314,6 +359,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 # -- the parser ------------------------------------------------------------------
+
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Descriptions as written, and each option's default in its help (unless it is off or none)."""
@@ -347,31 +393,48 @@ class _Version(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help=f"show the traceback behind an error (or set {DEBUG_ENV}=1)")
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=f"show the traceback behind an error (or set {DEBUG_ENV}=1)",
+    )
     parser = _Parser(prog="sampledex", description=__doc__, formatter_class=_Formatter)
     parser.add_argument("--version", action=_Version, help="print the version and exit")
-    parser.add_argument("--debug", action="store_true", default=False,
-                        help=f"show the traceback behind an error (or set {DEBUG_ENV}=1)")
+    parser.add_argument(
+        "--debug", action="store_true", default=False, help=f"show the traceback behind an error (or set {DEBUG_ENV}=1)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, help_text: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common],
-                           formatter_class=_Formatter)
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common], formatter_class=_Formatter)
         p.set_defaults(func=func)
         return p
 
     def catalog_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--catalog", default=catalog_location(), metavar="DIR",
-                       help="catalog folder ($SAMPLEDEX_CATALOG or ./catalog)")
+        p.add_argument(
+            "--catalog",
+            default=catalog_location(),
+            metavar="DIR",
+            help="catalog folder ($SAMPLEDEX_CATALOG or ./catalog)",
+        )
 
     def storage_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
-                       help="fsspec storage option, repeatable (endpoint_url=…, anon=true, profile=…)")
+        p.add_argument(
+            "--storage-option",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="fsspec storage option, repeatable (endpoint_url=…, anon=true, profile=…)",
+        )
 
     def key_method_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--key-method", choices=KEY_METHODS, default=DEFAULT_KEY_METHOD,
-                       help="key estimator: the CNN, or classic Krumhansl–Schmuckler")
+        p.add_argument(
+            "--key-method",
+            choices=KEY_METHODS,
+            default=DEFAULT_KEY_METHOD,
+            help="key estimator: the CNN, or classic Krumhansl–Schmuckler",
+        )
 
     def format_arg(p: argparse.ArgumentParser, choices: tuple[str, ...] = OUTPUT_FORMATS) -> None:
         p.add_argument("--format", choices=choices, default=choices[0], help="how to print the result")
@@ -381,8 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_arg(p)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786")
-    group.add_argument("--workers", type=count(1, MAX_WORKERS), metavar="N",
-                       help="local worker processes (default: one per core)")
+    group.add_argument(
+        "--workers", type=count(1, MAX_WORKERS), metavar="N", help="local worker processes (default: one per core)"
+    )
     p.add_argument("--full", action="store_true", help="re-analyse every file, changed or not")
     key_method_arg(p)
     storage_arg(p)
@@ -394,15 +458,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("search", "find samples by key, tempo, kind or root note", cmd_search)
     p.add_argument("--key", help="any spelling: 'A minor', Am, 'c# min', 8A")
-    p.add_argument("--compatible", nargs="?", const=DEFAULT_COMPATIBLE_RULE, metavar="RULE",
-                   choices=COMPATIBLE_RULES,
-                   help=f"with --key: also harmonically compatible keys; RULE is one of {', '.join(COMPATIBLE_RULES)} "
-                        f"(when given without RULE: {DEFAULT_COMPATIBLE_RULE})")
+    p.add_argument(
+        "--compatible",
+        nargs="?",
+        const=DEFAULT_COMPATIBLE_RULE,
+        metavar="RULE",
+        choices=COMPATIBLE_RULES,
+        help=f"with --key: also harmonically compatible keys; RULE is one of {', '.join(COMPATIBLE_RULES)} "
+        f"(when given without RULE: {DEFAULT_COMPATIBLE_RULE})",
+    )
     p.add_argument("--bpm", type=_bpm_type, metavar="LO:HI", help="tempo range; half and double time match too")
     p.add_argument("--kind", choices=("loop", "one-shot"), help="loops or one-shots only")
     p.add_argument("--root", metavar="NOTE", help="root note of a one-shot, e.g. C#3")
-    p.add_argument("--limit", type=count(1, MAX_LIMIT), default=DEFAULT_SEARCH_LIMIT, metavar="N",
-                   help="most rows to print")
+    p.add_argument(
+        "--limit", type=count(1, MAX_LIMIT), default=DEFAULT_SEARCH_LIMIT, metavar="N", help="most rows to print"
+    )
     catalog_arg(p)
     format_arg(p)
 
@@ -410,8 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_arg(p)
 
     p = command("check", "verify every catalog file's checksum (exit 1 if one is damaged or foreign)", cmd_check)
-    p.add_argument("--repair", action="store_true",
-                   help="move damaged and foreign files to quarantine/ (the next index re-analyses their files)")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged and foreign files to quarantine/ (the next index re-analyses their files)",
+    )
     catalog_arg(p)
 
     p = command("analyze", "analyse files or URLs and print their rows (no catalog)", cmd_analyze)
@@ -421,18 +494,27 @@ def build_parser() -> argparse.ArgumentParser:
     format_arg(p)
 
     p = command("train", "train the key CNN on synthetic material and/or labelled datasets", cmd_train)
-    p.add_argument("datasets", nargs="*", metavar="DATASET",
-                   help="labelled audio: a path,key CSV, a GiantSteps Key or GiantSteps-MTG folder")
-    p.add_argument("--synthetic", action="store_true",
-                   help="also train on the rendered synthetic set (the default when no DATASET is given)")
-    p.add_argument("--features", default="data/train-synth.npz", metavar="PATH",
-                   help="cache of the synthetic set's features")
+    p.add_argument(
+        "datasets",
+        nargs="*",
+        metavar="DATASET",
+        help="labelled audio: a path,key CSV, a GiantSteps Key or GiantSteps-MTG folder",
+    )
+    p.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="also train on the rendered synthetic set (the default when no DATASET is given)",
+    )
+    p.add_argument(
+        "--features", default="data/train-synth.npz", metavar="PATH", help="cache of the synthetic set's features"
+    )
     p.add_argument("--out", default="runs/keycnn", metavar="DIR", help="log, plots and checkpoints; rerun to resume")
     p.add_argument("--epochs", type=count(1, 10_000), default=6, metavar="N")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--processes", type=count(1, MAX_WORKERS), default=2, metavar="N", help="rendering processes")
-    p.add_argument("--max-steps", type=count(1, 10**9), default=None, metavar="N",
-                   help="cap the steps per epoch (smoke tests)")
+    p.add_argument(
+        "--max-steps", type=count(1, 10**9), default=None, metavar="N", help="cap the steps per epoch (smoke tests)"
+    )
     p.add_argument("--export", metavar="PATH", help="copy the best weights here (models/keycnn.npz ships)")
 
     p = command("evaluate", "score a key method on a labelled dataset", cmd_evaluate)
@@ -444,9 +526,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- errors ----------------------------------------------------------------------
 
-_OS_REASONS = {errno.ENOSPC: "no space left on device", errno.EROFS: "read-only file system",
-               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
-               errno.EDQUOT: "disk quota exceeded"}
+_OS_REASONS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EDQUOT: "disk quota exceeded",
+}
 
 
 def explain(exc: BaseException) -> tuple[int, str]:
@@ -461,8 +547,10 @@ def explain(exc: BaseException) -> tuple[int, str]:
     botocore = sys.modules.get("botocore.exceptions")
     if botocore is not None:
         if isinstance(exc, botocore.NoCredentialsError):
-            return EXIT_FAILED, ("S3: no credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                                 "use --storage-option profile=NAME, or --storage-option anon=true for a public bucket")
+            return EXIT_FAILED, (
+                "S3: no credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "use --storage-option profile=NAME, or --storage-option anon=true for a public bucket"
+            )
         if isinstance(exc, (botocore.EndpointConnectionError, botocore.ConnectTimeoutError)):
             return EXIT_FAILED, f"S3: cannot reach the endpoint: {exc}"
     if isinstance(exc, OSError):

@@ -40,7 +40,9 @@ _REASONS = {
     # frame; we hand it bytes or an open file, so "does not exist" is never the cause
     "File does not exist or is not a regular file (possibly a pipe?)": "truncated or malformed stream",
     # its check that a header gave a sample rate and a channel count, reported as a bug of its own
-    "Internal error : SF_INFO struct incomplete": "invalid header (sample rate or channel count is zero or out of range)",
+    "Internal error : SF_INFO struct incomplete": (
+        "invalid header (sample rate or channel count is zero or out of range)"
+    ),
 }
 
 
@@ -144,8 +146,9 @@ def decode(source: bytes | BinaryIO) -> Audio:
             samples = f.read(wanted, dtype="float32", always_2d=True)
             # fewer frames than asked for means the data ended first: what was read is all there is
             total = f.frames if samples.shape[0] == wanted < f.frames else None
-            audio = Audio(samples, int(f.samplerate), f.format.lower(), f.subtype, total,
-                          zero_nonfinite(samples), truncated)
+            audio = Audio(
+                samples, int(f.samplerate), f.format.lower(), f.subtype, total, zero_nonfinite(samples), truncated
+            )
     except DecodeError:
         raise
     except sf.LibsndfileError as exc:

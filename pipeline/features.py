@@ -48,21 +48,25 @@ def k_weighting(sr: int) -> np.ndarray:
     -------
     np.ndarray [shape=(2, 6)] for ``scipy.signal.sosfilt``.
     """
+
     def biquad(f0: float, q: float, gain_db: float, high_shelf: bool) -> np.ndarray:
         k = np.tan(np.pi * f0 / sr)
         a0 = 1.0 + k / q + k * k
         a = [1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]
         if high_shelf:
             vh = 10.0 ** (gain_db / 20.0)
-            vb = vh ** 0.4996667741545416
-            b = [(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0,
-                 (vh - vb * k / q + k * k) / a0]
+            vb = vh**0.4996667741545416
+            b = [(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]
         else:
             b = [1.0, -2.0, 1.0]
         return np.array(b + a)
 
-    return np.stack([biquad(1681.974450955533, 0.7071752369554196, 3.999843853973347, True),
-                     biquad(38.13547087602444, 0.5003270373238773, 0.0, False)])
+    return np.stack(
+        [
+            biquad(1681.974450955533, 0.7071752369554196, 3.999843853973347, True),
+            biquad(38.13547087602444, 0.5003270373238773, 0.0, False),
+        ]
+    )
 
 
 def loudness_lufs(samples: np.ndarray, sr: int) -> float | None:
@@ -91,7 +95,7 @@ def loudness_lufs(samples: np.ndarray, sr: int) -> float | None:
     step = max(1, int(round(LOUDNESS_STEP_S * sr)))
     starts = np.arange(0, frames - block + 1, step)
     gains = np.array([CHANNEL_WEIGHTS[c] if c < len(CHANNEL_WEIGHTS) else 1.0 for c in range(channels)])
-    cumulative = np.concatenate([[0.0], np.cumsum(gains @ weighted ** 2)])
+    cumulative = np.concatenate([[0.0], np.cumsum(gains @ weighted**2)])
     power = (cumulative[starts + block] - cumulative[starts]) / block
     with np.errstate(divide="ignore"):
         block_loudness = -0.691 + 10.0 * np.log10(power)

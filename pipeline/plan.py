@@ -28,8 +28,8 @@ from __future__ import annotations
 import heapq
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .sources import FileEntry
 
@@ -141,8 +141,9 @@ def read_cost(entry: FileEntry) -> float:
     return entry.size + _COST_PER_FILE
 
 
-def partitions(entries: list[FileEntry], workers: int,
-               cost: Callable[[FileEntry], float] = estimated_cost) -> list[list[FileEntry]]:
+def partitions(
+    entries: list[FileEntry], workers: int, cost: Callable[[FileEntry], float] = estimated_cost
+) -> list[list[FileEntry]]:
     """Groups of files of about equal cost, about eight per worker, within size bounds; costliest first.
 
     Libraries cluster long loops in one folder and short hits in another, so
@@ -163,4 +164,3 @@ def partitions(entries: list[FileEntry], workers: int,
         heapq.heappush(heap, (total + cost(entry), i))
     groups.sort(key=lambda g: sum(map(cost, g)), reverse=True)
     return [sorted(g, key=lambda e: e.path) for g in groups]
-

@@ -21,17 +21,19 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import fsspec
 import pyarrow as pa
 
 from sampledex.models.errors import SampledexError, UsageError
 
-from . import analyze, catalog as catalog_mod, schema, sources
+from . import analyze, schema, sources
+from . import catalog as catalog_mod
 from .plan import Reusable, estimated_cost, listed_hash, partitions, plan, read_cost, reusable
 from .sources import FileEntry
+
 
 @dataclass
 class RunSummary:
@@ -80,15 +82,29 @@ class RunSummary:
 
     def record(self) -> pa.Table:
         """The run's row of ``runs`` (its columns are a contract: ``reused`` is inside ``skipped``)."""
-        return schema.table([{
-            "run_id": self.run_id, "started_at": self.started_at, "finished_at": self.finished_at,
-            "seen": self.seen, "analysed": self.analysed, "skipped": self.skipped,
-            "failed": self.failed, "removed": self.removed, "files_per_s": self.files_per_s,
-        }], schema.RUNS)
+        return schema.table(
+            [
+                {
+                    "run_id": self.run_id,
+                    "started_at": self.started_at,
+                    "finished_at": self.finished_at,
+                    "seen": self.seen,
+                    "analysed": self.analysed,
+                    "skipped": self.skipped,
+                    "failed": self.failed,
+                    "removed": self.removed,
+                    "files_per_s": self.files_per_s,
+                }
+            ],
+            schema.RUNS,
+        )
 
     def text(self) -> str:
-        skipped = (f"{self.skipped - self.reused} unchanged, {self.reused} reused by content hash: "
-                   "copied, moved or touched" if self.reused else "unchanged")
+        skipped = (
+            f"{self.skipped - self.reused} unchanged, {self.reused} reused by content hash: copied, moved or touched"
+            if self.reused
+            else "unchanged"
+        )
         lines = [
             f"files seen {self.seen}, analysed {self.analysed}, skipped {self.skipped} ({skipped}), "
             f"failed {self.failed}, removed {self.removed}",
@@ -99,19 +115,24 @@ class RunSummary:
         if self.quarantined:
             first, why = self.quarantined[0]
             more = f" and {len(self.quarantined) - 1} more" if len(self.quarantined) > 1 else ""
-            lines.insert(0, f"warning: quarantined {first} ({why}){more}; the files whose rows it held were "
-                            "analysed again")
+            lines.insert(
+                0, f"warning: quarantined {first} ({why}){more}; the files whose rows it held were analysed again"
+            )
         if self.compaction:
             lines.append(self.compaction.text())
         if self.truncated:
-            lines.append(f"truncated {self.truncated}: files holding less audio than their headers declare "
-                         "(see the notes and error columns)")
+            lines.append(
+                f"truncated {self.truncated}: files holding less audio than their headers declare "
+                "(see the notes and error columns)"
+            )
         if self.hashed:
             lines.append(f"read {self.hashed} new or changed files to compare content hashes with the catalog")
         lines += [f"  failed: {path}: {why}" for path, why in self.failures[:20]]
         if len(self.failures) > 20:
-            lines.append(f"  … and {len(self.failures) - 20} more: "
-                         "sampledex query \"SELECT path, error FROM samples WHERE error IS NOT NULL\"")
+            lines.append(
+                f"  … and {len(self.failures) - 20} more: "
+                'sampledex query "SELECT path, error FROM samples WHERE error IS NOT NULL"'
+            )
         return "\n".join(lines)
 
 
@@ -166,8 +187,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             try:
                 client.wait_for_workers(1, timeout=WORKER_WAIT_S)
             except TimeoutError:
-                raise ClusterError(f"the Dask scheduler at {scheduler} has no workers "
-                                   f"(waited {WORKER_WAIT_S} s)") from None
+                raise ClusterError(
+                    f"the Dask scheduler at {scheduler} has no workers (waited {WORKER_WAIT_S} s)"
+                ) from None
             yield client
         return
     n = (os.cpu_count() or 1) if workers is None else workers
@@ -178,10 +200,15 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     # the analysis runs about twice as slowly as in a plain process (measured by `make bench`).
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         with _workers_ignore_ctrl_c():
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   # any free port: a busy 8787 (another run, a notebook) printed a warning
-                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                                   silence_logs=logging.ERROR)
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                # any free port: a busy 8787 (another run, a notebook) printed a warning
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+            )
     with cluster, Client(cluster) as client:
         try:
             yield client
@@ -221,12 +248,15 @@ def _filesystems(urls: list[str], storage_options: dict | None) -> dict[str, fss
     return result
 
 
-def _tasks(entries: list[FileEntry], filesystems: dict, workers: int,
-           cost: Callable[[FileEntry], float]) -> list[tuple[fsspec.AbstractFileSystem, list[FileEntry]]]:
+def _tasks(
+    entries: list[FileEntry], filesystems: dict, workers: int, cost: Callable[[FileEntry], float]
+) -> list[tuple[fsspec.AbstractFileSystem, list[FileEntry]]]:
     """Partitions of ``entries``, each with the filesystem its files are read from."""
-    return [(filesystems[src], part)
-            for src in sorted({e.source for e in entries})
-            for part in partitions([e for e in entries if e.source == src], workers, cost)]
+    return [
+        (filesystems[src], part)
+        for src in sorted({e.source for e in entries})
+        for part in partitions([e for e in entries if e.source == src], workers, cost)
+    ]
 
 
 def _part_names(summary: RunSummary) -> Iterator[str]:
@@ -234,8 +264,15 @@ def _part_names(summary: RunSummary) -> Iterator[str]:
     return (f"part-{summary.stamp}-{summary.run_id}-{seq:05d}" for seq in itertools.count())
 
 
-def _reuse(catalog: catalog_mod.Catalog, summary: RunSummary, entries: list[FileEntry], known: Reusable,
-           hashes: dict[str, str], method: str, names: Iterator[str]) -> list[FileEntry]:
+def _reuse(
+    catalog: catalog_mod.Catalog,
+    summary: RunSummary,
+    entries: list[FileEntry],
+    known: Reusable,
+    hashes: dict[str, str],
+    method: str,
+    names: Iterator[str],
+) -> list[FileEntry]:
     """Write copied rows for the files whose hash the catalog knows; returns the files left to analyse."""
     matches = [(e, known.by_hash[hashes[e.path]]) for e in entries if hashes.get(e.path) in known.by_hash]
     if not matches:
@@ -254,8 +291,10 @@ def _hash_on_cluster(client, entries: list[FileEntry], filesystems: dict) -> dic
     """
     from distributed import as_completed
 
-    futures = {client.submit(hash_files, fs, part, retries=2, pure=False): part
-               for fs, part in _tasks(entries, filesystems, _worker_count(client), read_cost)}
+    futures = {
+        client.submit(hash_files, fs, part, retries=2, pure=False): part
+        for fs, part in _tasks(entries, filesystems, _worker_count(client), read_cost)
+    }
     hashes: dict[str, str] = {}
     for future, result in as_completed(futures, with_results=True, raise_errors=False):
         if future.status == "finished":
@@ -269,16 +308,27 @@ def _failed_partition_rows(entries: list[FileEntry], method: str, exc: BaseExcep
     return schema.table(rows)
 
 
-def _analyse(client, catalog: catalog_mod.Catalog, summary: RunSummary, entries: list[FileEntry],
-             filesystems: dict, method: str, names: Iterator[str], progress: bool | None) -> None:
+def _analyse(
+    client,
+    catalog: catalog_mod.Catalog,
+    summary: RunSummary,
+    entries: list[FileEntry],
+    filesystems: dict,
+    method: str,
+    names: Iterator[str],
+    progress: bool | None,
+) -> None:
     """Analyse files on the workers, writing each partition as one part the moment it arrives."""
     from distributed import as_completed
     from tqdm import tqdm
 
-    futures = {client.submit(analyze.analyze_partition, fs, part, method=method, retries=2, pure=False): part
-               for fs, part in _tasks(entries, filesystems, _worker_count(client), estimated_cost)}
-    with tqdm(total=len(entries), unit="file", desc="indexing",
-              disable=None if progress is None else not progress) as bar:
+    futures = {
+        client.submit(analyze.analyze_partition, fs, part, method=method, retries=2, pure=False): part
+        for fs, part in _tasks(entries, filesystems, _worker_count(client), estimated_cost)
+    }
+    with tqdm(
+        total=len(entries), unit="file", desc="indexing", disable=None if progress is None else not progress
+    ) as bar:
         for future, table in as_completed(futures, with_results=True, raise_errors=False):
             part = futures[future]
             if future.status == "error":
@@ -288,24 +338,35 @@ def _analyse(client, catalog: catalog_mod.Catalog, summary: RunSummary, entries:
             failures = [(p, e) for p, e in zip(table.column("path").to_pylist(), errors) if e]
             summary.failures += failures
             summary.analysed += table.num_rows - len(failures)
-            summary.truncated += sum(1 for text in table.column("notes").to_pylist() + errors
-                                     if text and text.startswith("truncated:"))
+            summary.truncated += sum(
+                1 for text in table.column("notes").to_pylist() + errors if text and text.startswith("truncated:")
+            )
             bar.update(len(part))
 
 
 def _record_removals(catalog: catalog_mod.Catalog, summary: RunSummary, removed: list[str]) -> None:
     if removed:
         now = schema.utcnow()
-        catalog.write("removals", schema.table(
-            [{"path": p, "removed_at": now} for p in removed], schema.REMOVALS),
-            f"removed-{summary.stamp}-{summary.run_id}")
+        catalog.write(
+            "removals",
+            schema.table([{"path": p, "removed_at": now} for p in removed], schema.REMOVALS),
+            f"removed-{summary.stamp}-{summary.run_id}",
+        )
         summary.removed = len(removed)
 
 
-def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str | None = None,
-              workers: int | None = None, client=None, full: bool = False,
-              method: str = analyze.DEFAULT_KEY_METHOD, storage_options: dict | None = None,
-              progress: bool | None = None) -> RunSummary:
+def run_index(
+    urls: list[str],
+    catalog: catalog_mod.Catalog,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client=None,
+    full: bool = False,
+    method: str = analyze.DEFAULT_KEY_METHOD,
+    storage_options: dict | None = None,
+    progress: bool | None = None,
+) -> RunSummary:
     """Index sources into a catalog; returns the run's summary (also written to ``runs``).
 
     ``client`` reuses a running Dask client (tests, notebooks); otherwise one is
@@ -324,8 +385,20 @@ def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str |
     new = not catalog.root.exists()
     try:
         with catalog.lock():
-            _index(catalog, summary, manifest, t0, urls=urls, scheduler=scheduler, workers=workers, client=client,
-                   full=full, method=method, storage_options=storage_options, progress=progress)
+            _index(
+                catalog,
+                summary,
+                manifest,
+                t0,
+                urls=urls,
+                scheduler=scheduler,
+                workers=workers,
+                client=client,
+                full=full,
+                method=method,
+                storage_options=storage_options,
+                progress=progress,
+            )
     except BaseException:
         if new:  # a failed first run leaves no catalog behind
             shutil.rmtree(catalog.root, ignore_errors=True)
@@ -333,9 +406,21 @@ def run_index(urls: list[str], catalog: catalog_mod.Catalog, *, scheduler: str |
     return summary
 
 
-def _index(catalog: catalog_mod.Catalog, summary: RunSummary, manifest: list[FileEntry], t0: float, *,
-           urls: list[str], scheduler: str | None, workers: int | None, client, full: bool, method: str,
-           storage_options: dict | None, progress: bool | None) -> None:
+def _index(
+    catalog: catalog_mod.Catalog,
+    summary: RunSummary,
+    manifest: list[FileEntry],
+    t0: float,
+    *,
+    urls: list[str],
+    scheduler: str | None,
+    workers: int | None,
+    client,
+    full: bool,
+    method: str,
+    storage_options: dict | None,
+    progress: bool | None,
+) -> None:
     """:func:`run_index`'s work once it holds the lock."""
     names = _part_names(summary)
     # created under the lock: several first runs on a new catalog must not race to make it

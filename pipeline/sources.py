@@ -87,11 +87,11 @@ def _mtime(info: dict) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+        return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
@@ -150,14 +150,16 @@ def list_source(url: str, storage_options: dict | None = None) -> list[FileEntry
         info = _followed(fs, fs_path, info)
         if info.get("type", "file") != "file":
             continue
-        entries.append(FileEntry(
-            path=catalog_path(fs, fs_path),
-            fs_path=fs_path,
-            source=source,
-            size=int(info.get("size") or 0),
-            mtime=_mtime(info),
-            etag=_etag(info),
-        ))
+        entries.append(
+            FileEntry(
+                path=catalog_path(fs, fs_path),
+                fs_path=fs_path,
+                source=source,
+                size=int(info.get("size") or 0),
+                mtime=_mtime(info),
+                etag=_etag(info),
+            )
+        )
     return sorted(entries, key=lambda e: e.path)
 
 

@@ -16,8 +16,7 @@ import soundfile as sf
 from sampledex.pipeline.tools import demo
 
 #: what s3fs (in tests, CLI subprocesses and Dask workers) reads to sign requests to the moto server
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": "us-east-1"}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 #: WAV objects in the ``bucket`` fixture
 N_S3_OBJECTS = 1000
 #: the console script of this environment
@@ -108,8 +107,16 @@ def bucket(s3_server):
     return fs, s3_server
 
 
-def write_tone(path, *, seconds: float = 0.5, sr: int = 22050, freq: float = 440.0, channels: int = 1,
-               fmt: str | None = None, subtype: str | None = None) -> None:
+def write_tone(
+    path,
+    *,
+    seconds: float = 0.5,
+    sr: int = 22050,
+    freq: float = 440.0,
+    channels: int = 1,
+    fmt: str | None = None,
+    subtype: str | None = None,
+) -> None:
     """A sine tone file (for tests that need any valid audio)."""
     t = np.arange(int(seconds * sr)) / sr
     y = (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)

@@ -16,9 +16,11 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLEDEX, run_cli
 
-from sampledex.pipeline import catalog as catalog_mod, parts, run, schema
+from sampledex.pipeline import catalog as catalog_mod
+from sampledex.pipeline import parts, run, schema
+
+from conftest import SAMPLEDEX, run_cli
 
 #: what must agree between a healed catalog and a clean one (timestamps and versions may differ)
 COMPARED = "path, key, key_confidence, duration_s, format, sample_rate, channels, error, notes, content_hash"
@@ -55,8 +57,15 @@ def a_part(cat: catalog_mod.Catalog) -> parts.Path:
 
 
 def sample(path: str, indexed_at: dt.datetime, **extra) -> dict:
-    return {"path": path, "source": "/lib", "size_bytes": 1, "mtime": T0, "analysis_version": "t",
-            "indexed_at": indexed_at, **extra}
+    return {
+        "path": path,
+        "source": "/lib",
+        "size_bytes": 1,
+        "mtime": T0,
+        "analysis_version": "t",
+        "indexed_at": indexed_at,
+        **extra,
+    }
 
 
 def write_rows(cat, rows, name, kind="samples"):
@@ -83,8 +92,11 @@ def test_compaction_keeps_every_answer_and_sorts_the_base(indexed, clean):
 def test_after_compaction_parts_and_removals_still_supersede_the_base(tmp_path):
     cat = catalog_mod.Catalog(tmp_path / "catalog")
     cat.create()
-    write_rows(cat, [sample("/a.wav", T0, key="A minor"), sample("/b.wav", T0, key="C major"),
-                     sample("/c.wav", T0, key="D major")], "part-1")
+    write_rows(
+        cat,
+        [sample("/a.wav", T0, key="A minor"), sample("/b.wav", T0, key="C major"), sample("/c.wav", T0, key="D major")],
+        "part-1",
+    )
     cat.compact(force=True)
     later = T0 + dt.timedelta(hours=1)
     # the new generation's folders receive what comes next
@@ -92,14 +104,19 @@ def test_after_compaction_parts_and_removals_still_supersede_the_base(tmp_path):
     assert path.parent.name == "g000001"
     write_rows(cat, [{"path": "/b.wav", "removed_at": later}], "removed-1", kind="removals")
     assert cat.query("SELECT path, key FROM samples ORDER BY path").fetchall() == [
-        ("/a.wav", "E minor"), ("/c.wav", "D major")]
+        ("/a.wav", "E minor"),
+        ("/c.wav", "D major"),
+    ]
     # a removal older than a path's row does not hide it; a row newer than its removal shows again
     write_rows(cat, [sample("/b.wav", later + dt.timedelta(hours=1), key="G major")], "part-3")
     assert cat.query("SELECT key FROM samples WHERE path = '/b.wav'").fetchall() == [("G major",)]
     assert cat.query("SELECT count(*) FROM sample_history").fetchall() == [(5,)]
     cat.compact(force=True)
     assert cat.query("SELECT path, key FROM samples ORDER BY path").fetchall() == [
-        ("/a.wav", "E minor"), ("/b.wav", "G major"), ("/c.wav", "D major")]
+        ("/a.wav", "E minor"),
+        ("/b.wav", "G major"),
+        ("/c.wav", "D major"),
+    ]
 
 
 def test_a_reader_holds_its_generation_and_old_files_leave_after_the_grace(tmp_path):
@@ -150,8 +167,10 @@ def stray_text(cat):
 
 def foreign_parquet(cat):
     """A valid Parquet file with a NULL path, as another program might leave (it crashed index before)."""
-    pq.write_table(pa.table({"path": pa.array([None], pa.string()), "key": ["C major"]}),
-                   cat.root / cat.generation().folder("samples") / "part-foreign.parquet")
+    pq.write_table(
+        pa.table({"path": pa.array([None], pa.string()), "key": ["C major"]}),
+        cat.root / cat.generation().folder("samples") / "part-foreign.parquet",
+    )
 
 
 DAMAGE = {
@@ -236,9 +255,16 @@ def test_a_first_run_that_fails_after_the_listing_leaves_no_catalog(small_librar
 def test_simultaneous_first_runs_on_a_new_catalog_do_not_race(small_library, tmp_path):
     folder, _ = small_library
     cat = tmp_path / "catalog"
-    procs = [subprocess.Popen([SAMPLEDEX, "index", str(folder), "--catalog", str(cat), "--workers", "1",
-                               "--key-method", "classic"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [SAMPLEDEX, "index", str(folder), "--catalog", str(cat), "--workers", "1", "--key-method", "classic"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        for _ in range(3)
+    ]
     results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _, _ in results)
     assert codes[0] == 0 and set(codes) <= {0, 3}, results
@@ -246,8 +272,12 @@ def test_simultaneous_first_runs_on_a_new_catalog_do_not_race(small_library, tmp
     assert all(len(err.splitlines()) == 1 for code, _, err in results if code == 3)
     check = subprocess.run([SAMPLEDEX, "check", "--catalog", str(cat)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
-    total = subprocess.run([SAMPLEDEX, "query", "SELECT count(*) FROM samples", "--catalog", str(cat),
-                            "--format", "csv"], capture_output=True, text=True, check=True).stdout
+    total = subprocess.run(
+        [SAMPLEDEX, "query", "SELECT count(*) FROM samples", "--catalog", str(cat), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert total.split() == ["count_star()", "10"]
 
 
@@ -262,8 +292,12 @@ def test_the_packaged_empty_files_are_the_schema(tmp_path):
 
 def test_python_dash_m_check_runs(indexed):
     _, cat = indexed
-    out = subprocess.run([sys.executable, "-m", "sampledex", "check", "--catalog", str(cat.root)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "sampledex", "check", "--catalog", str(cat.root)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "every file verified" in out
 
 
@@ -294,8 +328,9 @@ def test_a_verified_large_file_is_remembered_until_it_changes(tmp_path, monkeypa
 
 def test_any_duckdb_client_reads_the_catalog_through_the_sql_files(indexed, clean):
     """README's recipe for another DuckDB client: set the catalog, read files.sql, keys, macros and views."""
-    import duckdb
     from importlib import resources
+
+    import duckdb
 
     _, cat = indexed
     write_rows(cat, [sample("/extra.wav", T0)], "part-extra")

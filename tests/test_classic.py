@@ -25,8 +25,7 @@ def test_spectrogram_shape_one_second():
     assert S.dtype == np.float32
 
 
-@pytest.mark.parametrize("n", [0, 1, 10, frontend.HOP_LENGTH - 1, frontend.HOP_LENGTH,
-                               frontend.N_FFT + 3])
+@pytest.mark.parametrize("n", [0, 1, 10, frontend.HOP_LENGTH - 1, frontend.HOP_LENGTH, frontend.N_FFT + 3])
 def test_spectrogram_any_length(n):
     y = np.random.default_rng(n).standard_normal(n).astype(np.float32) * 0.1
     S = frontend.logfreq_spectrogram(y)
@@ -84,9 +83,16 @@ def test_estimator_on_synthetic_material_in_all_keys():
         for j in range(2):
             progression, melody = configs[(k + 2 * j) % 4]
             wave = synth.WAVES[(k + j) % len(synth.WAVES)]
-            y = synth.tonal_loop(k, bpm=bpms[(k + j) % 3], bars=4, sr=SR,
-                                 rng=np.random.default_rng(1000 * k + j), wave=wave,
-                                 progression=progression, with_melody=melody)
+            y = synth.tonal_loop(
+                k,
+                bpm=bpms[(k + j) % 3],
+                bars=4,
+                sr=SR,
+                rng=np.random.default_rng(1000 * k + j),
+                wave=wave,
+                progression=progression,
+                with_melody=melody,
+            )
             estimate = est(frontend.logfreq_spectrogram(y))
             total += 1
             if estimate.index == k:
@@ -102,8 +108,9 @@ def test_estimator_on_synthetic_material_in_all_keys():
 
 def test_estimate_names():
     est = classic.ClassicKeyEstimator()
-    y = synth.tonal_loop(keys.parse_key("A minor"), bpm=120, bars=4, sr=SR,
-                         rng=np.random.default_rng(7), wave="saw", progression=0)
+    y = synth.tonal_loop(
+        keys.parse_key("A minor"), bpm=120, bars=4, sr=SR, rng=np.random.default_rng(7), wave="saw", progression=0
+    )
     e = est(frontend.logfreq_spectrogram(y))
     assert (e.index, e.name, e.camelot) == (21, "A minor", "8A")
     assert est.version == "ks-krumhansl-1"
@@ -133,8 +140,7 @@ def test_key_correlations_of_a_major_scale(profiles):
     assert np.all(np.abs(r) <= 1 + 1e-12)
     # transposing the profile transposes the answer
     for shift in range(12):
-        assert int(np.argmax(classic.key_correlations(np.roll(C_MAJOR_SCALE, shift),
-                                                      profiles=profiles))) == shift
+        assert int(np.argmax(classic.key_correlations(np.roll(C_MAJOR_SCALE, shift), profiles=profiles))) == shift
 
 
 @pytest.mark.parametrize("profiles", sorted(classic.PROFILES))

@@ -9,6 +9,7 @@ import os
 import shutil
 
 import pytest
+
 from conftest import run_cli as run
 
 pytestmark = pytest.mark.slow
@@ -30,8 +31,9 @@ def test_index_prints_a_summary_and_writes_every_file(indexed):
     lib, specs, catalog, proc = indexed
     assert "files seen 11, analysed 10, skipped 0 (unchanged), failed 1, removed 0" in proc.stdout
     assert "files/s" in proc.stdout and "broken.wav" in proc.stdout
-    out = run("query", "SELECT path, key, error FROM samples ORDER BY path", "--catalog", str(catalog),
-              "--format", "csv").stdout
+    out = run(
+        "query", "SELECT path, key, error FROM samples ORDER BY path", "--catalog", str(catalog), "--format", "csv"
+    ).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 11
     broken = [r for r in rows if r["path"].endswith("broken.wav")][0]
@@ -40,8 +42,9 @@ def test_index_prints_a_summary_and_writes_every_file(indexed):
 
 def test_query_answers_the_readme_question(indexed):
     _, _, catalog, _ = indexed
-    out = run("query", "SELECT key, count(*) AS n FROM samples GROUP BY 1", "--catalog", str(catalog),
-              "--format", "json").stdout
+    out = run(
+        "query", "SELECT key, count(*) AS n FROM samples GROUP BY 1", "--catalog", str(catalog), "--format", "json"
+    ).stdout
     counts = json.loads(out)
     assert sum(r["n"] for r in counts) == 11
 
@@ -50,8 +53,9 @@ def test_search_by_key_and_compatible_keys(indexed):
     lib, specs, catalog, _ = indexed
     exact = json.loads(run("search", "--key", "am", "--catalog", str(catalog), "--format", "json").stdout)
     assert exact and all(r["key"] == "A minor" for r in exact)
-    compatible = json.loads(run("search", "--key", "8A", "--compatible", "--catalog", str(catalog),
-                                "--format", "json").stdout)
+    compatible = json.loads(
+        run("search", "--key", "8A", "--compatible", "--catalog", str(catalog), "--format", "json").stdout
+    )
     assert {r["key"] for r in compatible} <= {"A minor", "C major", "D minor", "E minor"}
     assert len(compatible) >= len(exact)
     table = run("search", "--key", "A minor", "--limit", "1", "--catalog", str(catalog)).stdout
@@ -70,15 +74,29 @@ def test_rerun_analyses_nothing_and_runs_view_records_both(indexed):
     assert "analysed 0, skipped 11" in proc.stdout  # the broken file is a known-bad row: not retried
     runs = json.loads(run("query", "SELECT * FROM runs", "--catalog", str(catalog), "--format", "json").stdout)
     assert [r["analysed"] for r in runs] == [10, 0]
-    assert set(runs[0]) == {"run_id", "started_at", "finished_at", "seen", "analysed", "skipped",
-                            "failed", "removed", "files_per_s"}
+    assert set(runs[0]) == {
+        "run_id",
+        "started_at",
+        "finished_at",
+        "seen",
+        "analysed",
+        "skipped",
+        "failed",
+        "removed",
+        "files_per_s",
+    }
 
 
 def test_query_is_read_only(indexed):
     _, _, catalog, _ = indexed
     before = sorted(p.name for p in catalog.rglob("*"))
-    for sql in (f"COPY (SELECT 1) TO '{catalog}/x.csv'", f"ATTACH '{catalog}/x.db'", "INSTALL httpfs",
-                "CREATE TABLE t AS SELECT 1", "SELECT * FROM read_csv('/etc/hostname')"):
+    for sql in (
+        f"COPY (SELECT 1) TO '{catalog}/x.csv'",
+        f"ATTACH '{catalog}/x.db'",
+        "INSTALL httpfs",
+        "CREATE TABLE t AS SELECT 1",
+        "SELECT * FROM read_csv('/etc/hostname')",
+    ):
         proc = run("query", sql, "--catalog", str(catalog), expect=1)
         assert "sampledex:" in proc.stderr
     assert sorted(p.name for p in catalog.rglob("*")) == before
@@ -96,8 +114,9 @@ def test_a_locked_catalog_is_refused_at_once(indexed):
 def test_analyze_prints_rows_without_a_catalog(small_library, tmp_path):
     folder, specs = small_library
     loop = next(s for s in specs if s.kind == "tonal_loop")
-    out = run("analyze", str(folder / loop.name), "file://" + str(folder / specs[1].name),
-              "--format", "json", cwd=tmp_path).stdout
+    out = run(
+        "analyze", str(folder / loop.name), "file://" + str(folder / specs[1].name), "--format", "json", cwd=tmp_path
+    ).stdout
     rows = json.loads(out)
     assert [r["error"] for r in rows] == [None, None]
     assert rows[0]["key"] and rows[0]["camelot"] and rows[0]["duration_s"] > 0
@@ -116,6 +135,7 @@ def test_an_unreachable_scheduler_fails_the_run_with_a_clear_message(small_libra
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     folder, _ = small_library
-    proc = run("index", str(folder), "--catalog", str(tmp_path / "c"), "--scheduler", f"tcp://127.0.0.1:{port}",
-               expect=1)
+    proc = run(
+        "index", str(folder), "--catalog", str(tmp_path / "c"), "--scheduler", f"tcp://127.0.0.1:{port}", expect=1
+    )
     assert "cannot reach the Dask scheduler" in proc.stderr and "Traceback" not in proc.stderr

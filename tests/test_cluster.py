@@ -21,9 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CREDENTIALS, N_S3_OBJECTS, SAMPLEDEX, live_group_members, run_cli as run
 
 from sampledex.pipeline.tools import demo
+
+from conftest import CREDENTIALS, N_S3_OBJECTS, SAMPLEDEX, live_group_members
+from conftest import run_cli as run
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -64,8 +66,14 @@ class Cluster:
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         with open(self.folder / f"{name}.log", "wb") as log:
-            proc = subprocess.Popen([DASK, *args], stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                    cwd=self.folder, start_new_session=True)
+            proc = subprocess.Popen(
+                [DASK, *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.folder,
+                start_new_session=True,
+            )
         self.procs[name] = proc
         return proc
 
@@ -74,8 +82,19 @@ class Cluster:
 
         scheduler_file = self.folder / "scheduler.json"
         # port 0: the OS picks a free port, the scheduler writes its address to the file
-        proc = self._spawn("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                           "--scheduler-file", str(scheduler_file), "--idle-timeout", "600s")
+        proc = self._spawn(
+            "scheduler",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+            "--idle-timeout",
+            "600s",
+        )
         deadline = time.monotonic() + 60
         while self.address is None:
             with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
@@ -90,9 +109,24 @@ class Cluster:
         self.wait_for_workers(workers)
 
     def add_worker(self, name: str) -> None:
-        self._spawn(name, "worker", self.address, "--name", name, "--host", "127.0.0.1", "--nthreads", "1",
-                    "--nworkers", "1", "--no-dashboard", "--local-directory", str(self.folder / name),
-                    "--death-timeout", "60")
+        self._spawn(
+            name,
+            "worker",
+            self.address,
+            "--name",
+            name,
+            "--host",
+            "127.0.0.1",
+            "--nthreads",
+            "1",
+            "--nworkers",
+            "1",
+            "--no-dashboard",
+            "--local-directory",
+            str(self.folder / name),
+            "--death-timeout",
+            "60",
+        )
 
     def wait_for_workers(self, n: int) -> None:
         try:
@@ -111,8 +145,11 @@ class Cluster:
         The first call registers the task-stream plugin on the scheduler; it records
         every task any client's graph runs from then on.
         """
-        return [r for r in self.client.get_task_stream()
-                if str(r["key"]).startswith("analyze_partition-") and r["key"] not in (exclude or set())]
+        return [
+            r
+            for r in self.client.get_task_stream()
+            if str(r["key"]).startswith("analyze_partition-") and r["key"] not in (exclude or set())
+        ]
 
     def kill(self, name: str) -> None:
         """SIGKILL a worker's whole process group (nanny and worker): a machine that dies."""
@@ -182,8 +219,9 @@ def test_index_a_folder_on_the_cluster(cluster, small_library, tmp_path):
     folder, specs = small_library
     catalog = tmp_path / "catalog"
     before = {r["key"] for r in cluster.partition_tasks()}
-    proc = run("index", str(folder), "--scheduler", cluster.address, "--catalog", str(catalog),
-               "--key-method", "classic")
+    proc = run(
+        "index", str(folder), "--scheduler", cluster.address, "--catalog", str(catalog), "--key-method", "classic"
+    )
     assert "files seen 10, analysed 10, skipped 0 (unchanged), failed 0, removed 0" in proc.stdout
     got = rows(catalog, "SELECT path, key, error FROM samples")
     assert sorted(Path(r["path"]).name for r in got) == sorted(s.name for s in specs)
@@ -199,10 +237,21 @@ def test_index_an_s3_bucket_on_the_cluster(cluster, bucket, tmp_path):
     fs, endpoint = bucket
     catalog = tmp_path / "catalog"
     before = {r["key"] for r in cluster.partition_tasks()}
-    proc = run("index", "s3://lib", "--scheduler", cluster.address, "--catalog", str(catalog),
-               "--key-method", "classic", "--storage-option", f"endpoint_url={endpoint}")
-    assert (f"files seen {N_S3_OBJECTS}, analysed {N_S3_OBJECTS}, skipped 0 (unchanged), failed 0, removed 0"
-            in proc.stdout)
+    proc = run(
+        "index",
+        "s3://lib",
+        "--scheduler",
+        cluster.address,
+        "--catalog",
+        str(catalog),
+        "--key-method",
+        "classic",
+        "--storage-option",
+        f"endpoint_url={endpoint}",
+    )
+    assert (
+        f"files seen {N_S3_OBJECTS}, analysed {N_S3_OBJECTS}, skipped 0 (unchanged), failed 0, removed 0" in proc.stdout
+    )
     got = rows(catalog, "SELECT path, etag, content_hash, error FROM samples")
     assert len(got) == N_S3_OBJECTS
     assert all(r["path"].startswith("s3://lib/pack") and r["error"] is None for r in got)
@@ -222,9 +271,22 @@ def test_a_worker_killed_mid_run_loses_no_file(tmp_path):
         c.start(2)
         c.partition_tasks()
         victim = c.workers()["w2"]
-        proc = subprocess.Popen([SAMPLEDEX, "index", str(lib), "--scheduler", c.address, "--catalog",
-                                 str(catalog), "--key-method", "classic"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                SAMPLEDEX,
+                "index",
+                str(lib),
+                "--scheduler",
+                c.address,
+                "--catalog",
+                str(catalog),
+                "--key-method",
+                "classic",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 120
             while not parts(catalog) and proc.poll() is None and time.monotonic() < deadline:
@@ -240,8 +302,9 @@ def test_a_worker_killed_mid_run_loses_no_file(tmp_path):
                 proc.wait()
         assert running_at_kill and written_at_kill >= 1, f"no kill mid-run\n{out}\n{err}"
         assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
-        assert (f"files seen {N_KILL_FILES}, analysed {N_KILL_FILES}, skipped 0 (unchanged), failed 0, "
-                "removed 0") in out
+        assert (
+            f"files seen {N_KILL_FILES}, analysed {N_KILL_FILES}, skipped 0 (unchanged), failed 0, removed 0"
+        ) in out
         assert written_at_kill < len(parts(catalog))
 
         got = rows(catalog, "SELECT path, error FROM samples")
@@ -249,14 +312,18 @@ def test_a_worker_killed_mid_run_loses_no_file(tmp_path):
         assert all(r["error"] is None for r in got)
 
         # the scheduler saw the worker leave unexpectedly while it was processing partitions ...
-        (removal,) = [msg for _, msg in c.client.get_events("all")
-                      if isinstance(msg, dict) and msg.get("action") == "remove-worker"
-                      and msg.get("worker") == victim]
+        (removal,) = [
+            msg
+            for _, msg in c.client.get_events("all")
+            if isinstance(msg, dict) and msg.get("action") == "remove-worker" and msg.get("worker") == victim
+        ]
         assert removal["expected"] is False
         lost = {k for k in removal["processing-tasks"] if str(k).startswith("analyze_partition-")}
         assert lost
-        print(f"killed w2 after {written_at_kill} of {len(parts(catalog))} parts; it was processing "
-              f"{len(lost)} partitions")
+        print(
+            f"killed w2 after {written_at_kill} of {len(parts(catalog))} parts; it was processing "
+            f"{len(lost)} partitions"
+        )
         # ... and every one of them was then computed by the surviving worker
         survivor = c.workers()
         assert list(survivor) == ["w1"]

@@ -37,8 +37,9 @@ SECONDS = 1.0
 
 
 def _loop(seed: int = 1, key: str = "A minor") -> np.ndarray:
-    return synth.tonal_loop(keys.parse_key(key), bpm=240.0 / SECONDS, bars=1, sr=SR,
-                            rng=np.random.default_rng(seed), wave="saw")
+    return synth.tonal_loop(
+        keys.parse_key(key), bpm=240.0 / SECONDS, bars=1, sr=SR, rng=np.random.default_rng(seed), wave="saw"
+    )
 
 
 def _encode(fmt: str, subtype: str, y: np.ndarray | None = None) -> bytes:
@@ -47,8 +48,8 @@ def _encode(fmt: str, subtype: str, y: np.ndarray | None = None) -> bytes:
     return buf.getvalue()
 
 
-WAV = _encode("WAV", "PCM_16")      # canonical 44-byte header: RIFF, fmt (16 bytes), data
-AIFF = _encode("AIFF", "PCM_16")    # FORM(12) COMM(8+18) SSND(8+8) = 54-byte header
+WAV = _encode("WAV", "PCM_16")  # canonical 44-byte header: RIFF, fmt (16 bytes), data
+AIFF = _encode("AIFF", "PCM_16")  # FORM(12) COMM(8+18) SSND(8+8) = 54-byte header
 FLAC = _encode("FLAC", "PCM_16")
 OGG = _encode("OGG", "VORBIS")
 MP3 = _encode("MP3", "MPEG_LAYER_III")
@@ -64,10 +65,10 @@ def _patched(data: bytes, offset: int, fmt: str, value: int) -> bytes:
 
 @dataclass(frozen=True)
 class Kind:
-    name: str          # file name written into the corpus folder
+    name: str  # file name written into the corpus folder
     data: bytes
-    prefix: str        # what the row's error must start with (the part our decode writes)
-    hint: str | None   # a word of libsndfile's reason that says what went wrong, if it says one
+    prefix: str  # what the row's error must start with (the part our decode writes)
+    hint: str | None  # a word of libsndfile's reason that says what went wrong, if it says one
 
 
 #: every kind here ends as an error row. The comment after each is the exact error observed.
@@ -79,15 +80,23 @@ ERROR_KINDS = [
     # 'not decodable audio: Format not recognised'
     Kind("random_bytes.flac", np.random.default_rng(0).bytes(4096), "not decodable audio: ", "not recognised"),
     # 'not decodable audio: Format not recognised'
-    Kind("png_header.mp3", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + np.random.default_rng(1).bytes(2000),
-         "not decodable audio: ", "not recognised"),
+    Kind(
+        "png_header.mp3",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + np.random.default_rng(1).bytes(2000),
+        "not decodable audio: ",
+        "not recognised",
+    ),
     # "not decodable audio: Error in WAV/W64/RF64 file. Malformed 'fmt ' chunk"
     Kind("wav_first_20_bytes.wav", WAV[:20], "not decodable audio: ", "malformed"),
     # 'truncated: 0 of N frames, too little audio to analyse' (the header promised N)
     Kind("wav_header_only.wav", WAV[:44], "truncated: 0 of ", None),
     # 'no audio frames in wav file (header only or truncated)'  (a well-formed WAV of 0 frames)
-    Kind("wav_zero_frames.wav", _encode("WAV", "PCM_16", np.zeros((0, 1), np.float32)),
-         "no audio frames in wav file", None),
+    Kind(
+        "wav_zero_frames.wav",
+        _encode("WAV", "PCM_16", np.zeros((0, 1), np.float32)),
+        "no audio frames in wav file",
+        None,
+    ),
     # 'not decodable audio: Error : flac decoder lost sync'
     Kind("flac_first_100_bytes.flac", FLAC[:100], "not decodable audio: ", "flac"),
     # 'not decodable audio: Error : flac decoder lost sync'
@@ -107,14 +116,23 @@ ERROR_KINDS = [
     # 'not decodable audio: invalid header (sample rate or channel count is zero or out of range)'  (fmt's
     # nSamplesPerSec and nAvgBytesPerSec patched to 0; libsndfile says "Internal error : SF_INFO
     # struct incomplete", which decode translates)
-    Kind("wav_rate_zero.wav", _patched(_patched(WAV, 24, "<I", 0), 28, "<I", 0), "not decodable audio: ",
-         "sample rate"),
+    Kind(
+        "wav_rate_zero.wav", _patched(_patched(WAV, 24, "<I", 0), 28, "<I", 0), "not decodable audio: ", "sample rate"
+    ),
     # 'not decodable audio: Format not recognised'
-    Kind("web_page.aiff", b"<!DOCTYPE html>\n<html><head><title>Sample pack</title></head>"
-                          b"<body><p>Download</p></body></html>\n", "not decodable audio: ", "not recognised"),
+    Kind(
+        "web_page.aiff",
+        b"<!DOCTYPE html>\n<html><head><title>Sample pack</title></head><body><p>Download</p></body></html>\n",
+        "not decodable audio: ",
+        "not recognised",
+    ),
     # 'not decodable audio: Format not recognised'
-    Kind("metadata.ogg", b'{"name": "kick", "bpm": 128, "tags": ["drums", "808"]}\n',
-         "not decodable audio: ", "not recognised"),
+    Kind(
+        "metadata.ogg",
+        b'{"name": "kick", "bpm": 128, "tags": ["drums", "808"]}\n',
+        "not decodable audio: ",
+        "not recognised",
+    ),
     # 'not decodable audio: truncated or malformed stream'  (libsndfile says "File does not exist or
     # is not a regular file (possibly a pipe?)", which decode translates: the bytes were read fine)
     Kind("mp3_first_100_bytes.mp3", MP3[:100], "not decodable audio: ", None),
@@ -129,10 +147,30 @@ DECODES_ANYWAY = [
 
 GOOD = {"good_loop.wav": WAV, "good_loop.flac": FLAC}
 
-FEATURE_COLUMNS = ("format", "sample_rate", "channels", "duration_s", "kind", "key", "key_confidence",
-                   "camelot", "bpm", "root_note", "tuning_cents", "loudness_lufs", "peak_dbfs", "embedding")
-ERROR_PREFIXES = ("empty file", "not decodable audio: ", "no audio frames", "invalid header", "truncated: ",
-                  "read failed: ")
+FEATURE_COLUMNS = (
+    "format",
+    "sample_rate",
+    "channels",
+    "duration_s",
+    "kind",
+    "key",
+    "key_confidence",
+    "camelot",
+    "bpm",
+    "root_note",
+    "tuning_cents",
+    "loudness_lufs",
+    "peak_dbfs",
+    "embedding",
+)
+ERROR_PREFIXES = (
+    "empty file",
+    "not decodable audio: ",
+    "no audio frames",
+    "invalid header",
+    "truncated: ",
+    "read failed: ",
+)
 # a reason must not leak Python internals: memory addresses, reprs, tracebacks
 _LEAK = re.compile(r"0x[0-9a-fA-F]{4,}|object at|BytesIO|Traceback|<[a-zA-Z_.]+ ")
 
@@ -140,7 +178,8 @@ _LEAK = re.compile(r"0x[0-9a-fA-F]{4,}|object at|BytesIO|Traceback|<[a-zA-Z_.]+ 
 # Python reports it as unraisable (pytest turns that into a warning). Harmless; not our code.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Exception ignored from cffi callback <function SoundFile._init_virtual_io.<locals>.vio_seek"
-    ":pytest.PytestUnraisableExceptionWarning")
+    ":pytest.PytestUnraisableExceptionWarning"
+)
 
 
 def test_corpus_is_big_enough():
@@ -184,8 +223,11 @@ def test_whole_corpus_in_one_partition(tmp_path):
     entries = sources.list_source(str(tmp_path))
     assert len(entries) == len(files)
     missing = tmp_path / "gone" / "deleted_since_listing.wav"
-    entries.append(sources.FileEntry(path=str(missing), fs_path=str(missing), source=str(tmp_path),
-                                     size=1234, mtime=None, etag=None))
+    entries.append(
+        sources.FileEntry(
+            path=str(missing), fs_path=str(missing), source=str(tmp_path), size=1234, mtime=None, etag=None
+        )
+    )
 
     table = analyze.analyze_partition(fsspec.filesystem("file"), entries)  # must not raise
 
@@ -255,8 +297,9 @@ def test_cut_mid_data_decodes_the_frames_that_are_there(name, data, frames):
 
 def test_read_failure_is_an_error_row(tmp_path):
     missing = tmp_path / "nope.wav"
-    entry = sources.FileEntry(path=str(missing), fs_path=str(missing), source=str(tmp_path),
-                              size=0, mtime=None, etag=None)
+    entry = sources.FileEntry(
+        path=str(missing), fs_path=str(missing), source=str(tmp_path), size=0, mtime=None, etag=None
+    )
     row = analyze.analyze_partition(fsspec.filesystem("file"), [entry]).to_pylist()[0]
     assert row["error"].startswith("read failed:"), row["error"]
     assert "FileNotFoundError" in row["error"]
@@ -266,9 +309,14 @@ def test_read_failure_is_an_error_row(tmp_path):
 
 
 def test_read_failure_on_memory_filesystem():
-    entry = sources.FileEntry(path="memory:///sampledex-test-absent/x.wav",
-                              fs_path="/sampledex-test-absent/x.wav", source="memory:///sampledex-test-absent",
-                              size=0, mtime=None, etag=None)
+    entry = sources.FileEntry(
+        path="memory:///sampledex-test-absent/x.wav",
+        fs_path="/sampledex-test-absent/x.wav",
+        source="memory:///sampledex-test-absent",
+        size=0,
+        mtime=None,
+        etag=None,
+    )
     row = analyze.analyze_partition(fsspec.filesystem("memory"), [entry]).to_pylist()[0]
     assert row["error"].startswith("read failed:"), row["error"]
 

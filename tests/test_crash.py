@@ -23,10 +23,12 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLEDEX, live_group_members
 
-from sampledex.pipeline import catalog as catalog_mod, plan, sources
+from sampledex.pipeline import catalog as catalog_mod
+from sampledex.pipeline import plan, sources
 from sampledex.pipeline.tools import demo
+
+from conftest import SAMPLEDEX, live_group_members
 
 N_FILES = 300
 WORKERS = 2
@@ -36,8 +38,17 @@ RUN_DEPENDENT = ("indexed_at",)
 
 
 def index_command(lib: Path, catalog: Path) -> list[str]:
-    return [SAMPLEDEX, "index", str(lib), "--catalog", str(catalog), "--workers", str(WORKERS),
-            "--key-method", "classic"]
+    return [
+        SAMPLEDEX,
+        "index",
+        str(lib),
+        "--catalog",
+        str(catalog),
+        "--workers",
+        str(WORKERS),
+        "--key-method",
+        "classic",
+    ]
 
 
 def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.002):
@@ -56,8 +67,9 @@ def process_groups():
     started = []
 
     def start(command: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         started.append(proc)
         return proc
 
@@ -150,8 +162,7 @@ def test_kill_9_mid_run_then_a_rerun_equals_an_uninterrupted_run(library, refere
     assert not [p for p in cat.root.rglob(".*.tmp")]  # the killed run's temporaries are gone
 
     # finished partitions were not redone: each path was written once
-    assert cat.query("SELECT count(*), count(DISTINCT path) FROM sample_history").fetchall() == [
-        (N_FILES, N_FILES)]
+    assert cat.query("SELECT count(*), count(DISTINCT path) FROM sample_history").fetchall() == [(N_FILES, N_FILES)]
     assert samples_rows(cat) == samples_rows(reference[0])
     assert cat.query("SELECT analysed, skipped FROM runs").fetchall() == [(N_FILES - done, done)]
 

@@ -41,29 +41,32 @@ def _no_warnings(fn, *args, **kwargs):
 
 # ---------------------------------------------------------------- GiantSteps Key
 
+
 @pytest.fixture
 def gs_key(tmp_path):
     """GiantSteps Key layout: padded and unpadded ids on either side, every awkward label."""
     root = tmp_path / "giantsteps-key-dataset"
     audio = root / "audio"
     labels = root / "annotations" / "key"
-    for name in ("0010089.LOFI.mp3",   # padded audio, unpadded label
-                 "123456.LOFI.mp3",     # same spelling both sides
-                 "42.LOFI.mp3",         # unpadded audio, padded label
-                 "777.LOFI.mp3",        # no label
-                 "888.LOFI.mp3",        # '-' label
-                 "999.LOFI.mp3",        # empty label
-                 "555.LOFI.mp3",        # not a key
-                 "666.LOFI.mp3"):       # 'none' label
+    for name in (
+        "0010089.LOFI.mp3",  # padded audio, unpadded label
+        "123456.LOFI.mp3",  # same spelling both sides
+        "42.LOFI.mp3",  # unpadded audio, padded label
+        "777.LOFI.mp3",  # no label
+        "888.LOFI.mp3",  # '-' label
+        "999.LOFI.mp3",  # empty label
+        "555.LOFI.mp3",  # not a key
+        "666.LOFI.mp3",
+    ):  # 'none' label
         _touch(audio / name)
-    _write(labels / "10089.LOFI.key", "Bb major")            # no trailing newline, as published
-    _write(labels / "123456.LOFI.key", "F# minor\n")          # trailing newline
-    _write(labels / "0000042.LOFI.key", "  Eb minor \r\n")     # padded id, whitespace, CRLF
+    _write(labels / "10089.LOFI.key", "Bb major")  # no trailing newline, as published
+    _write(labels / "123456.LOFI.key", "F# minor\n")  # trailing newline
+    _write(labels / "0000042.LOFI.key", "  Eb minor \r\n")  # padded id, whitespace, CRLF
     _write(labels / "888.LOFI.key", "-")
     _write(labels / "999.LOFI.key", "")
     _write(labels / "555.LOFI.key", "d major / b minor\t1\t\n")
     _write(labels / "666.LOFI.key", "None\n")
-    _write(labels / "4040.LOFI.key", "C major")               # no audio
+    _write(labels / "4040.LOFI.key", "C major")  # no audio
     # the rest of the published layout, which the loader must ignore
     _write(root / "annotations" / "giantsteps" / "10089.LOFI.key", "#@format: key\nkey 0 Bb major\n")
     _write(root / "annotations" / "genre" / "10089.LOFI.genre", "techno")
@@ -76,13 +79,15 @@ def test_giantsteps_key_matches_ids_by_int_and_reads_labels(gs_key):
     with pytest.warns(DatasetWarning):
         ds = datasets.giantsteps_key(gs_key)
     audio = str(gs_key / "audio")
-    assert [(os.path.relpath(f.path, audio), f.key) for f in ds] == sorted([
-        ("0010089.LOFI.mp3", K("Bb major")),
-        ("123456.LOFI.mp3", K("F# minor")),
-        ("42.LOFI.mp3", K("Eb minor")),
-        ("666.LOFI.mp3", None),
-        ("888.LOFI.mp3", None),
-    ])
+    assert [(os.path.relpath(f.path, audio), f.key) for f in ds] == sorted(
+        [
+            ("0010089.LOFI.mp3", K("Bb major")),
+            ("123456.LOFI.mp3", K("F# minor")),
+            ("42.LOFI.mp3", K("Eb minor")),
+            ("666.LOFI.mp3", None),
+            ("888.LOFI.mp3", None),
+        ]
+    )
     assert all(f.source == datasets.GIANTSTEPS_KEY for f in ds)
     assert all(os.path.isabs(f.path) and os.path.isfile(f.path) for f in ds)
     assert [f.path for f in ds] == sorted(f.path for f in ds)
@@ -120,11 +125,14 @@ def test_giantsteps_key_duplicate_ids_after_int(tmp_path):
     assert len(ds) == 1
 
 
-@pytest.mark.parametrize("remove, named", [
-    ("", "nowhere"),
-    ("audio", "audio"),
-    ("annotations/key", os.path.join("annotations", "key")),
-])
+@pytest.mark.parametrize(
+    "remove, named",
+    [
+        ("", "nowhere"),
+        ("audio", "audio"),
+        ("annotations/key", os.path.join("annotations", "key")),
+    ],
+)
 def test_giantsteps_key_layout_errors_name_the_folder(gs_key, remove, named):
     import shutil
 
@@ -147,17 +155,17 @@ def test_labelled_file_is_frozen():
 
 MTG_ROWS = [
     # id, label, confidence
-    ("5061", "D# minor", "2"),            # audio zero-padded
+    ("5061", "D# minor", "2"),  # audio zero-padded
     ("5881", "A major", "2"),
-    ("10981", "-", "0"),                  # no key: kept as None (every '-' row is C = 0)
-    ("16484", "A minor", "1"),            # low confidence
-    ("54925", "C minor", "0"),            # low confidence
+    ("10981", "-", "0"),  # no key: kept as None (every '-' row is C = 0)
+    ("16484", "A minor", "1"),  # low confidence
+    ("54925", "C minor", "0"),  # low confidence
     ("61578", "C minor / F# minor", "2"),  # two labels
-    ("299300", "G minor/major", "2"),     # two labels, no spaces
-    ("4970565", "B major ", "2"),          # trailing space in the label
-    ("4311630", " ", "0"),                # blank label, low confidence
-    ("7217", "F minor", "2"),             # no audio
-    ("297150", "A-A# minor", "2"),        # not a key
+    ("299300", "G minor/major", "2"),  # two labels, no spaces
+    ("4970565", "B major ", "2"),  # trailing space in the label
+    ("4311630", " ", "0"),  # blank label, low confidence
+    ("7217", "F minor", "2"),  # no audio
+    ("297150", "A-A# minor", "2"),  # not a key
 ]
 
 
@@ -229,8 +237,15 @@ def test_giantsteps_mtg_clean_file_does_not_warn(tmp_path):
     assert _by_id(ds) == {1: K("C major")} and ds.skipped == {"confidence < 2": ["2"]}
 
 
-@pytest.mark.parametrize("text", ["1\tC major\t2\nnot-an-id\tC major\t2\n", "1 C major 2\n",
-                                  "ID\tMANUAL KEY\tC\n1\tC major\n", "1\tC major\thigh\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1\tC major\t2\nnot-an-id\tC major\t2\n",
+        "1 C major 2\n",
+        "ID\tMANUAL KEY\tC\n1\tC major\n",
+        "1\tC major\thigh\n",
+    ],
+)
 def test_giantsteps_mtg_malformed_rows_name_the_line(tmp_path, text):
     root = tmp_path / "mtg"
     _write(root / "annotations" / "annotations.txt", text)
@@ -263,23 +278,30 @@ def test_giantsteps_mtg_layout_errors_name_the_file(gs_mtg):
 
 # ---------------------------------------------------------------- CSV
 
+
 @pytest.fixture
 def csv_folder(tmp_path):
     folder = tmp_path / "mylabels"
     for rel in ("a.wav", "sub/b.wav", "d.wav", "e.flac", "f.wav", "g.wav"):
         _touch(folder / rel)
     elsewhere = _touch(tmp_path / "elsewhere" / "c.mp3")
-    _write(folder / "labels.csv", "\n".join([
-        "path,key,kind",
-        "a.wav,Am,sample",
-        "sub/b.wav,8B,loop",
-        f"{elsewhere},F sharp major,recording",
-        "d.wav,,keyless",
-        "./e.flac,Dbmin,",
-        "sub/../f.wav,  c# minor ,",
-        "g.wav,1m,",
-        "s3://bucket/x/remote.wav,Bb,",
-    ]) + "\n")
+    _write(
+        folder / "labels.csv",
+        "\n".join(
+            [
+                "path,key,kind",
+                "a.wav,Am,sample",
+                "sub/b.wav,8B,loop",
+                f"{elsewhere},F sharp major,recording",
+                "d.wav,,keyless",
+                "./e.flac,Dbmin,",
+                "sub/../f.wav,  c# minor ,",
+                "g.wav,1m,",
+                "s3://bucket/x/remote.wav,Bb,",
+            ]
+        )
+        + "\n",
+    )
     return folder
 
 
@@ -311,8 +333,10 @@ def test_csv_resolves_against_the_csv_folder_not_the_cwd(csv_folder, monkeypatch
 def test_csv_file_column_crlf_and_bom(tmp_path):
     _touch(tmp_path / "rk01.mp3")
     _touch(tmp_path / "rk08.wav")
-    _write(tmp_path / "labels.csv", "\ufefffile,key,kind,source\r\nrk01.mp3,B minor,recording,\"a, b\"\r\n"
-           "rk08.wav,,keyless,x\r\n\r\n")
+    _write(
+        tmp_path / "labels.csv",
+        '\ufefffile,key,kind,source\r\nrk01.mp3,B minor,recording,"a, b"\r\nrk08.wav,,keyless,x\r\n\r\n',
+    )
     ds = _no_warnings(datasets.csv_dataset, tmp_path / "labels.csv")
     assert [(os.path.basename(f.path), f.key) for f in ds] == [("rk01.mp3", K("B minor")), ("rk08.wav", None)]
 
@@ -328,13 +352,16 @@ def test_csv_missing_and_duplicate_files_are_skipped_and_warned(tmp_path):
     assert len(record) == 1
 
 
-@pytest.mark.parametrize("text, match", [
-    ("path,key\na.wav,H minor\n", r"line 2: 'H minor' is not a key"),
-    ("path,key\n,C major\n", r"line 2: empty path"),
-    ("name,label\na.wav,C\n", r"expected a header with columns 'path,key'"),
-    ("path\na.wav\n", r"expected a header"),
-    ("", r"expected a header"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("path,key\na.wav,H minor\n", r"line 2: 'H minor' is not a key"),
+        ("path,key\n,C major\n", r"line 2: empty path"),
+        ("name,label\na.wav,C\n", r"expected a header with columns 'path,key'"),
+        ("path\na.wav\n", r"expected a header"),
+        ("", r"expected a header"),
+    ],
+)
 def test_csv_bad_content_raises(tmp_path, text, match):
     _touch(tmp_path / "a.wav")
     _write(tmp_path / "labels.csv", text)
@@ -376,6 +403,7 @@ def test_csv_reads_the_shared_realkeys_labels():
 
 # ---------------------------------------------------------------- load()
 
+
 def test_load_dispatches_on_layout(gs_key, gs_mtg, csv_folder):
     with pytest.warns(DatasetWarning):
         assert {f.source for f in datasets.load(str(gs_key))} == {datasets.GIANTSTEPS_KEY}
@@ -387,12 +415,15 @@ def test_load_dispatches_on_layout(gs_key, gs_mtg, csv_folder):
     assert ds == datasets.csv_dataset(csv_folder / "labels.csv")
 
 
-@pytest.mark.parametrize("make, what", [
-    (lambda p: p / "missing", "does not exist"),
-    (lambda p: p, "none of these layouts"),
-    (lambda p: _write(p / "labels.txt", "path,key\n"), "not a .csv"),
-    (lambda p: "s3://bucket/giantsteps", "URL"),
-])
+@pytest.mark.parametrize(
+    "make, what",
+    [
+        (lambda p: p / "missing", "does not exist"),
+        (lambda p: p, "none of these layouts"),
+        (lambda p: _write(p / "labels.txt", "path,key\n"), "not a .csv"),
+        (lambda p: "s3://bucket/giantsteps", "URL"),
+    ],
+)
 def test_load_error_lists_the_three_layouts(tmp_path, make, what):
     (tmp_path / "annotations").mkdir()  # an annotations folder with neither layout inside
     spec = make(tmp_path)

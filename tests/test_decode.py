@@ -42,7 +42,7 @@ RATES = (8000, 22050, 44100, 48000, 96000)
 CHANNELS = (1, 2, 6)
 #: MP3/OGG encoders pad (priming, last frame); libsndfile trims most of it, allow 0.1 s anyway
 LOSSY_DURATION_TOL_S = 0.1
-DECODE_SECONDS = 0.5   # bpm 480, one bar
+DECODE_SECONDS = 0.5  # bpm 480, one bar
 ANALYZE_SECONDS = 1.0  # bpm 240, one bar
 
 
@@ -55,16 +55,21 @@ def _possible(encoding: str, sr: int, channels: int) -> bool:
     return True
 
 
-MATRIX = [pytest.param(enc, sr, ch, id=f"{enc}-{sr}-{ch}ch")
-          for enc in ENCODINGS for sr in RATES for ch in CHANNELS if _possible(enc, sr, ch)]
+MATRIX = [
+    pytest.param(enc, sr, ch, id=f"{enc}-{sr}-{ch}ch")
+    for enc in ENCODINGS
+    for sr in RATES
+    for ch in CHANNELS
+    if _possible(enc, sr, ch)
+]
 
 
 @lru_cache(maxsize=64)
-def _signal(sr: int, channels: int, seconds: float = DECODE_SECONDS, key: str = "A minor",
-            seed: int = 7) -> np.ndarray:
+def _signal(sr: int, channels: int, seconds: float = DECODE_SECONDS, key: str = "A minor", seed: int = 7) -> np.ndarray:
     """Seeded tonal loop [shape=(frames, channels), float32]; each channel at its own level."""
-    y = synth.tonal_loop(keys.parse_key(key), bpm=240.0 / seconds, bars=1, sr=sr,
-                         rng=np.random.default_rng(seed), wave="saw")
+    y = synth.tonal_loop(
+        keys.parse_key(key), bpm=240.0 / seconds, bars=1, sr=sr, rng=np.random.default_rng(seed), wave="saw"
+    )
     gains = 0.9 - 0.1 * np.arange(channels)
     out = (y[:, None] * gains[None, :]).astype(np.float32)
     out.setflags(write=False)
@@ -133,14 +138,17 @@ def test_to_analysis_mono_takes_another_rate():
     assert mono.dtype == np.float32 and mono.shape == (round(audio.samples.shape[0] * 16000 / 44100),)
 
 
-@pytest.mark.parametrize("encoding, misleading_name", [
-    ("flac", "x.wav"),
-    ("wav-pcm16", "x.flac"),
-    ("ogg", "x.mp3"),
-    ("mp3", "x.ogg"),
-    ("aiff", "x.wav"),
-    ("wav-float", "x.aiff"),
-])
+@pytest.mark.parametrize(
+    "encoding, misleading_name",
+    [
+        ("flac", "x.wav"),
+        ("wav-pcm16", "x.flac"),
+        ("ogg", "x.mp3"),
+        ("mp3", "x.ogg"),
+        ("aiff", "x.wav"),
+        ("wav-float", "x.aiff"),
+    ],
+)
 def test_format_is_detected_from_content_not_extension(tmp_path, encoding, misleading_name):
     expected_format = ENCODINGS[encoding][3]
     path = tmp_path / misleading_name
@@ -274,6 +282,16 @@ def test_analyze_partition_memory_filesystem(tmp_path, memory_root):
     _check_rows(table, written, lambda name: f"memory://{root}/{name}")
     # and the features equal those of the same bytes read from disk
     local = analyze.analyze_partition(fsspec.filesystem("file"), sources.list_source(str(tmp_path)))
-    columns = ["content_hash", "format", "sample_rate", "channels", "duration_s", "key",
-               "camelot", "key_confidence", "peak_dbfs", "loudness_lufs"]
+    columns = [
+        "content_hash",
+        "format",
+        "sample_rate",
+        "channels",
+        "duration_s",
+        "key",
+        "camelot",
+        "key_confidence",
+        "peak_dbfs",
+        "loudness_lufs",
+    ]
     assert table.select(columns).to_pylist() == local.select(columns).to_pylist()

@@ -29,7 +29,6 @@ from sampledex.pipeline.tools import demo
 from conftest import CREDENTIALS, SAMPLEDEX, live_group_members, run_cli, write_tone
 
 
-
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment of a CLI run: this one with the loopback S3 test credentials, never debug."""
     env = {k: v for k, v in os.environ.items() if k != DEBUG_ENV}
@@ -205,7 +204,6 @@ def s3_env(home: Path, *, credentials: bool) -> dict[str, str]:
         AWS_RETRY_MODE="standard",
     )
     return {**env, **CREDENTIALS} if credentials else env
-
 
 
 S3_CASES = [
@@ -400,8 +398,6 @@ def process_group():
         if live_group_members(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-
-
 
 
 @pytest.mark.slow

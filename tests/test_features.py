@@ -21,11 +21,12 @@ def _signal(kind: str, sr: int, channels: int, seconds: float, seed: int) -> np.
     if kind == "noise":
         return 0.1 * rng.standard_normal((n, channels))
     if kind == "tones":
-        return np.stack([0.3 * np.sin(2 * np.pi * 110 * (c + 1) * t + c) for c in range(channels)],
-                        axis=1)
+        return np.stack([0.3 * np.sin(2 * np.pi * 110 * (c + 1) * t + c) for c in range(channels)], axis=1)
     # quiet start, swelling tone plus noise: exercises the relative gate
-    y = np.stack([0.3 * np.sin(2 * np.pi * (330 + 50 * c) * t) * (1 + np.sin(2 * np.pi * 0.7 * t)) / 2
-                  for c in range(channels)], axis=1) + 0.01 * rng.standard_normal((n, channels))
+    y = np.stack(
+        [0.3 * np.sin(2 * np.pi * (330 + 50 * c) * t) * (1 + np.sin(2 * np.pi * 0.7 * t)) / 2 for c in range(channels)],
+        axis=1,
+    ) + 0.01 * rng.standard_normal((n, channels))
     y[: n // 3] *= 0.01
     return y
 
@@ -39,8 +40,9 @@ def _pyloudnorm(x: np.ndarray, sr: int, **kw) -> float:
 # 400 ms blocks every 100 ms; see test_partial_last_block for the others.
 @pytest.mark.parametrize("sr", RATES)
 @pytest.mark.parametrize("channels", CHANNELS)
-@pytest.mark.parametrize("kind, seconds", [("noise", 2.0), ("tones", 1.5), ("gated", 3.0),
-                                           ("noise", 0.43), ("tones", 1.05)])
+@pytest.mark.parametrize(
+    "kind, seconds", [("noise", 2.0), ("tones", 1.5), ("gated", 3.0), ("noise", 0.43), ("tones", 1.05)]
+)
 def test_loudness_agrees_with_pyloudnorm(sr, channels, kind, seconds):
     x = _signal(kind, sr, channels, seconds, seed=sr + 7 * channels)
     got = features.loudness_lufs(x, sr)
@@ -61,7 +63,8 @@ def test_partial_last_block(sr):
 def test_loudness_float32_input():
     x = _signal("tones", 48000, 2, 1.0, seed=1)
     assert features.loudness_lufs(x.astype(np.float32), 48000) == pytest.approx(
-        features.loudness_lufs(x, 48000), abs=1e-3)
+        features.loudness_lufs(x, 48000), abs=1e-3
+    )
 
 
 @pytest.mark.parametrize("sr", (44100, 48000))

@@ -43,8 +43,10 @@ import pytest
 import soundfile as sf
 from fsspec.implementations.local import LocalFileSystem
 
+from sampledex.pipeline import analyze, decode, schema, sources
+from sampledex.pipeline import catalog as catalog_mod
+
 from conftest import CREDENTIALS, SAMPLEDEX  # the bucket fixture lives there too
-from sampledex.pipeline import analyze, catalog as catalog_mod, decode, schema, sources
 
 SR = 22050
 #: the acceptance bound on a process's peak resident set size
@@ -63,6 +65,7 @@ pytestmark = [
 
 
 # ─── signals and encodings ────────────────────────────────────────────────────────────────────
+
 
 def _tone(seconds: float, sr: int = SR, channels: int = 1, *, seed: int = 0) -> np.ndarray:
     """A seeded A-minor-ish triad with a little noise, (frames, channels) float32 in [-0.6, 0.6]."""
@@ -86,7 +89,7 @@ def _patched(data: bytes, *fields: tuple[int, str, int]) -> bytes:
     return bytes(out)
 
 
-WAV = _encode(_tone(1.0))                       # canonical 44-byte header, 22050 frames
+WAV = _encode(_tone(1.0))  # canonical 44-byte header, 22050 frames
 FLAC = _encode(_tone(1.0), fmt="FLAC")
 assert WAV[12:16] == b"fmt " and WAV[36:40] == b"data"
 # float WAV with 100 NaN, 10 +inf and 10 -inf samples among 22050
@@ -100,6 +103,7 @@ _OVERRANGE = np.sign(_tone(0.5)) * np.float32(3e38)
 
 # ─── the corpus ───────────────────────────────────────────────────────────────────────────────
 
+
 @dataclass(frozen=True)
 class Kind:
     """One hostile file and what its row must be.
@@ -109,94 +113,152 @@ class Kind:
     path the filesystem opened (as ``repr`` writes it).
     """
 
-    name: str | bytes                  # file name in the corpus folder (bytes: not valid UTF-8)
-    data: bytes | None = None          # the bytes written, or None for a link
-    link_to: str | None = None         # a symlink to this name (relative)
+    name: str | bytes  # file name in the corpus folder (bytes: not valid UTF-8)
+    data: bytes | None = None  # the bytes written, or None for a link
+    link_to: str | None = None  # a symlink to this name (relative)
     error: str | None = None
     expect: dict = field(default_factory=dict)
-    denied: bool = False               # the filesystem refuses to read it (PermissionError)
+    denied: bool = False  # the filesystem refuses to read it (PermissionError)
 
 
 READ_FAILED_NOENT = "read failed: FileNotFoundError: [Errno 2] No such file or directory: {fs_path}"
 
 KINDS = [
     # ── truncated ──
-    Kind("truncated_flac.flac", FLAC[: len(FLAC) // 2],
-         error="not decodable audio: Error : flac decoder lost sync"),
-    Kind("truncated_wav_in_header.wav", WAV[:20],
-         error="not decodable audio: Error in WAV/W64/RF64 file. Malformed 'fmt ' chunk"),
+    Kind("truncated_flac.flac", FLAC[: len(FLAC) // 2], error="not decodable audio: Error : flac decoder lost sync"),
+    Kind(
+        "truncated_wav_in_header.wav",
+        WAV[:20],
+        error="not decodable audio: Error in WAV/W64/RF64 file. Malformed 'fmt ' chunk",
+    ),
     # the header promised 22,050 frames and none are there
-    Kind("truncated_wav_header_only.wav", WAV[:44],
-         error="truncated: 0 of 22,050 frames, too little audio to analyse"),
+    Kind("truncated_wav_header_only.wav", WAV[:44], error="truncated: 0 of 22,050 frames, too little audio to analyse"),
     # cut mid-data: the frames that are there, and a note that the rest is missing
-    Kind("truncated_wav_mid_data.wav", WAV[: len(WAV) // 2],
-         expect={"duration_s": pytest.approx(((len(WAV) // 2 - 44) // 2) / SR),
-                 "notes": "truncated: 11,014 of 22,050 frames"}),
+    Kind(
+        "truncated_wav_mid_data.wav",
+        WAV[: len(WAV) // 2],
+        expect={
+            "duration_s": pytest.approx(((len(WAV) // 2 - 44) // 2) / SR),
+            "notes": "truncated: 11,014 of 22,050 frames",
+        },
+    ),
     # the header claims ~4 GiB of data: what is there is read, no excerpt is claimed, and the gap is named
-    Kind("wav_header_claims_4gib.wav", _patched(WAV, (4, "<I", 0xFFFFFFF8), (40, "<I", 0xFFFFFFF0)),
-         expect={"duration_s": pytest.approx(1.0), "notes": "truncated: 22,050 of 2,147,483,640 frames"}),
+    Kind(
+        "wav_header_claims_4gib.wav",
+        _patched(WAV, (4, "<I", 0xFFFFFFF8), (40, "<I", 0xFFFFFFF0)),
+        expect={"duration_s": pytest.approx(1.0), "notes": "truncated: 22,050 of 2,147,483,640 frames"},
+    ),
     # ── empty and not audio ──
     Kind("zero_bytes.wav", b"", error="empty file (0 bytes)"),
-    Kind("text.wav", b"This is a README, not a sample.\n" * 20,
-         error="not decodable audio: Format not recognised"),
-    Kind("random_bytes.flac", np.random.default_rng(0).bytes(4096),
-         error="not decodable audio: Format not recognised"),
+    Kind("text.wav", b"This is a README, not a sample.\n" * 20, error="not decodable audio: Format not recognised"),
+    Kind("random_bytes.flac", np.random.default_rng(0).bytes(4096), error="not decodable audio: Format not recognised"),
     # ── wrong extension: the format comes from the content ──
     Kind("flac_named.wav", FLAC, expect={"format": "flac", "duration_s": pytest.approx(1.0)}),
     Kind("wav_named.mp3", WAV, expect={"format": "wav", "duration_s": pytest.approx(1.0)}),
     Kind("UPPER_CASE_EXTENSION.WAV", WAV, expect={"format": "wav"}),
     # ── channel counts ──
-    Kind("zero_channels.wav", _patched(WAV, (22, "<H", 0)),
-         error="not decodable audio: Channel count is zero"),
+    Kind("zero_channels.wav", _patched(WAV, (22, "<H", 0)), error="not decodable audio: Channel count is zero"),
     Kind("8_channels.wav", _encode(_tone(0.5, channels=8, seed=8)), expect={"channels": 8}),
     Kind("12_channels.wav", _encode(_tone(0.5, channels=12, seed=12)), expect={"channels": 12}),
     Kind("64_channels.wav", _encode(_tone(0.25, channels=64, seed=64)), expect={"channels": 64}),
     # libsndfile's limit is 1024 channels
-    Kind("1025_channels_header.wav", _patched(WAV, (22, "<H", 1025)),
-         error="not decodable audio: Too many channels specified"),
+    Kind(
+        "1025_channels_header.wav",
+        _patched(WAV, (22, "<H", 1025)),
+        error="not decodable audio: Too many channels specified",
+    ),
     # ── non-finite and out-of-range samples ──
-    Kind("nan_inf_float.wav", _encode(_NAN_INF, subtype="FLOAT"),
-         expect={"notes": "120 non-finite or out-of-range samples set to 0", "duration_s": pytest.approx(1.0)}),
-    Kind("all_nan_float.wav", _encode(np.full((4410, 1), np.nan, np.float32), subtype="FLOAT"),
-         expect={"notes": "4410 non-finite or out-of-range samples set to 0", "peak_dbfs": None, "loudness_lufs": None,
-                 "key": None}),
+    Kind(
+        "nan_inf_float.wav",
+        _encode(_NAN_INF, subtype="FLOAT"),
+        expect={"notes": "120 non-finite or out-of-range samples set to 0", "duration_s": pytest.approx(1.0)},
+    ),
+    Kind(
+        "all_nan_float.wav",
+        _encode(np.full((4410, 1), np.nan, np.float32), subtype="FLOAT"),
+        expect={
+            "notes": "4410 non-finite or out-of-range samples set to 0",
+            "peak_dbfs": None,
+            "loudness_lufs": None,
+            "key": None,
+        },
+    ),
     # finite ±3e38: peak and loudness are finite (≈ +770 dB), the spectrogram overflows: no key
     Kind("float_overrange.wav", _encode(_OVERRANGE, subtype="FLOAT"), expect={"notes": None}),
     # ±1e300 doubles overflow float32 to ±inf on decode, and are zeroed like inf samples
-    Kind("double_overrange.wav", _encode(np.sign(_tone(0.5)).astype(np.float64) * 1e300, subtype="DOUBLE"),
-         expect={"notes": "11025 non-finite or out-of-range samples set to 0"}),
-    Kind("silence.wav", _encode(np.zeros((SR // 2, 1), np.float32)),
-         expect={"peak_dbfs": None, "loudness_lufs": None, "key": None, "notes": None}),
+    Kind(
+        "double_overrange.wav",
+        _encode(np.sign(_tone(0.5)).astype(np.float64) * 1e300, subtype="DOUBLE"),
+        expect={"notes": "11025 non-finite or out-of-range samples set to 0"},
+    ),
+    Kind(
+        "silence.wav",
+        _encode(np.zeros((SR // 2, 1), np.float32)),
+        expect={"peak_dbfs": None, "loudness_lufs": None, "key": None, "notes": None},
+    ),
     # ── lengths ──
-    Kind("one_sample.wav", _encode(np.array([[0.5]], np.float32)),
-         expect={"duration_s": pytest.approx(1 / SR), "peak_dbfs": pytest.approx(-6.02, abs=0.01),
-                 "key": None}),
-    Kind("zero_frames.wav", _encode(np.zeros((0, 1), np.float32)),
-         error="no audio frames in wav file (header only or truncated)"),
+    Kind(
+        "one_sample.wav",
+        _encode(np.array([[0.5]], np.float32)),
+        expect={"duration_s": pytest.approx(1 / SR), "peak_dbfs": pytest.approx(-6.02, abs=0.01), "key": None},
+    ),
+    Kind(
+        "zero_frames.wav",
+        _encode(np.zeros((0, 1), np.float32)),
+        error="no audio frames in wav file (header only or truncated)",
+    ),
     # ── sample rates ──
-    Kind("rate_384k.wav", _encode(_tone(2.0, sr=384000, seed=384), sr=384000),
-         expect={"sample_rate": 384000, "duration_s": pytest.approx(2.0), "notes": None}),
-    Kind("rate_4k.wav", _encode(_tone(1.0, sr=4000, seed=4), sr=4000),
-         expect={"sample_rate": 4000, "duration_s": pytest.approx(1.0)}),
+    Kind(
+        "rate_384k.wav",
+        _encode(_tone(2.0, sr=384000, seed=384), sr=384000),
+        expect={"sample_rate": 384000, "duration_s": pytest.approx(2.0), "notes": None},
+    ),
+    Kind(
+        "rate_4k.wav",
+        _encode(_tone(1.0, sr=4000, seed=4), sr=4000),
+        expect={"sample_rate": 4000, "duration_s": pytest.approx(1.0)},
+    ),
     # below 3364 Hz BS.1770's K-weighting is undefined: no loudness, the rest is there
-    Kind("rate_3k.wav", _encode(_tone(1.0, sr=3000, seed=3), sr=3000),
-         expect={"sample_rate": 3000, "loudness_lufs": None}),
-    Kind("rate_1hz.wav", _encode(np.full((5, 1), 0.3, np.float32), sr=1),
-         expect={"sample_rate": 1, "duration_s": pytest.approx(5.0), "loudness_lufs": None}),
-    Kind("rate_2147483647_header.wav", _patched(WAV, (24, "<I", 2**31 - 1)),
-         expect={"sample_rate": 2**31 - 1, "key": None}),
+    Kind(
+        "rate_3k.wav",
+        _encode(_tone(1.0, sr=3000, seed=3), sr=3000),
+        expect={"sample_rate": 3000, "loudness_lufs": None},
+    ),
+    Kind(
+        "rate_1hz.wav",
+        _encode(np.full((5, 1), 0.3, np.float32), sr=1),
+        expect={"sample_rate": 1, "duration_s": pytest.approx(5.0), "loudness_lufs": None},
+    ),
+    Kind(
+        "rate_2147483647_header.wav",
+        _patched(WAV, (24, "<I", 2**31 - 1)),
+        expect={"sample_rate": 2**31 - 1, "key": None},
+    ),
     # libsndfile reads 2**31 Hz as a negative int and reports it like a zero rate
-    Kind("rate_2147483648_header.wav", _patched(WAV, (24, "<I", 2**31)),
-         error="not decodable audio: invalid header (sample rate or channel count is zero or out of range)"),
+    Kind(
+        "rate_2147483648_header.wav",
+        _patched(WAV, (24, "<I", 2**31)),
+        error="not decodable audio: invalid header (sample rate or channel count is zero or out of range)",
+    ),
     # ── links and permissions ──
     Kind("link_to_good.wav", link_to="plain name.wav", expect={"format": "wav"}),
     Kind("broken_link.wav", link_to="no such target.wav", error=READ_FAILED_NOENT),
-    Kind("link_loop_a.wav", link_to="link_loop_b.wav",
-         error="read failed: OSError: [Errno 40] Too many levels of symbolic links: {fs_path}"),
-    Kind("link_loop_b.wav", link_to="link_loop_a.wav",
-         error="read failed: OSError: [Errno 40] Too many levels of symbolic links: {fs_path}"),
-    Kind("permission_denied.wav", WAV, denied=True,
-         error="read failed: PermissionError: [Errno 13] Permission denied: {fs_path}"),
+    Kind(
+        "link_loop_a.wav",
+        link_to="link_loop_b.wav",
+        error="read failed: OSError: [Errno 40] Too many levels of symbolic links: {fs_path}",
+    ),
+    Kind(
+        "link_loop_b.wav",
+        link_to="link_loop_a.wav",
+        error="read failed: OSError: [Errno 40] Too many levels of symbolic links: {fs_path}",
+    ),
+    Kind(
+        "permission_denied.wav",
+        WAV,
+        denied=True,
+        error="read failed: PermissionError: [Errno 13] Permission denied: {fs_path}",
+    ),
     # ── names ──
     Kind("plain name.wav", WAV),
     Kind("it's a 'single' quote.wav", WAV),
@@ -207,7 +269,7 @@ KINDS = [
     Kind("100% C# minor [hard] (v2) *? {a,b} ~$x&;|.wav", WAV),
     Kind("-rf --help.wav", WAV),
     Kind("a" * 240 + ".wav", WAV),
-    Kind(b"\xff\xfebad \xe9t\xe9.wav", WAV),          # Latin-1 bytes: not valid UTF-8
+    Kind(b"\xff\xfebad \xe9t\xe9.wav", WAV),  # Latin-1 bytes: not valid UTF-8
 ]
 
 #: entries the listing must leave out (folders, pipes, links to folders, non-audio names)
@@ -269,11 +331,12 @@ class DenyingFileSystem(LocalFileSystem):
 
 
 def _file_bytes(path: str) -> bytes:
-    with open(path, "rb") as f:   # follows links
+    with open(path, "rb") as f:  # follows links
         return f.read()
 
 
 # ─── fixtures ─────────────────────────────────────────────────────────────────────────────────
+
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
@@ -288,7 +351,7 @@ def analysed(corpus):
     entries = sources.list_source(str(folder))
     denied = {e.fs_path for e in entries if kinds.get(e.path) and kinds[e.path].denied}
     fs = DenyingFileSystem(denied)
-    table = analyze.analyze_partition(fs, entries, method="classic")   # must not raise
+    table = analyze.analyze_partition(fs, entries, method="classic")  # must not raise
     return folder, kinds, entries, table
 
 
@@ -299,6 +362,7 @@ def rows(analysed):
 
 
 # ─── the corpus, listed and analysed ──────────────────────────────────────────────────────────
+
 
 def test_corpus_has_at_least_20_kinds():
     names = [_bytes_name(k) for k in KINDS]
@@ -315,7 +379,7 @@ def test_listing_has_one_entry_per_file_and_leaves_out_the_rest(analysed):
     listed = {Path(e.path).name for e in entries}
     assert not listed & set(UNLISTED)
     for e in entries:
-        e.path.encode("utf-8")   # every catalog path is valid UTF-8
+        e.path.encode("utf-8")  # every catalog path is valid UTF-8
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=_kind_id)
@@ -331,12 +395,11 @@ def test_each_kind_ends_as_a_correct_row_or_an_error_row(kind, analysed, rows):
     if kind.error is not None:
         assert row["error"] == kind.error.format(fs_path=repr(entry.fs_path)), where
         assert row["error"].startswith(ERROR_PREFIXES) and not _LEAK.search(row["error"]), where
-        for column in ("format", "sample_rate", "channels", "duration_s", "key", "peak_dbfs",
-                       "loudness_lufs", "notes"):
+        for column in ("format", "sample_rate", "channels", "duration_s", "key", "peak_dbfs", "loudness_lufs", "notes"):
             assert row[column] is None, f"{where}: {column}={row[column]!r}"
         if row["error"].startswith("read failed: "):
             assert row["content_hash"] is None, where
-        else:   # a bad file's identity is kept, so it is not retried until it changes
+        else:  # a bad file's identity is kept, so it is not retried until it changes
             assert row["content_hash"] == hashlib.md5(kind.data).hexdigest(), where
         return
 
@@ -380,16 +443,19 @@ def test_table_is_the_schema_and_round_trips_through_parquet_and_duckdb(analysed
     assert again.equals(table)
     out = tmp_path / "hostile.parquet"
     pq.write_table(table, out)
-    got = duckdb.execute("SELECT path, error, notes, channels, sample_rate FROM read_parquet(?) ORDER BY path",
-                         [str(out)]).fetchall()
+    got = duckdb.execute(
+        "SELECT path, error, notes, channels, sample_rate FROM read_parquet(?) ORDER BY path", [str(out)]
+    ).fetchall()
     want = sorted((r["path"], r["error"], r["notes"], r["channels"], r["sample_rate"]) for r in table.to_pylist())
     assert sorted(got) == want
     assert {p for p, *_ in got} == set(kinds)
-    n_errors = duckdb.execute("SELECT count(*) FROM read_parquet(?) WHERE error IS NOT NULL",
-                              [str(out)]).fetchone()[0]
+    n_errors = duckdb.execute("SELECT count(*) FROM read_parquet(?) WHERE error IS NOT NULL", [str(out)]).fetchone()[0]
     assert n_errors == sum(k.error is not None for k in KINDS)
-    weird = duckdb.execute("SELECT count(*) FROM read_parquet(?) WHERE path LIKE '%new' || chr(10) || 'line.wav'"
-                           " OR path LIKE '%%FF%FEbad%' OR path LIKE '%日本%'", [str(out)]).fetchone()[0]
+    weird = duckdb.execute(
+        "SELECT count(*) FROM read_parquet(?) WHERE path LIKE '%new' || chr(10) || 'line.wav'"
+        " OR path LIKE '%%FF%FEbad%' OR path LIKE '%日本%'",
+        [str(out)],
+    ).fetchone()[0]
     assert weird == 3
 
 
@@ -427,9 +493,9 @@ def test_memory_object_deleted_between_listing_and_reading():
 # ─── slow: an hour-long file, a long 384 kHz file, peak RSS, the CLI, S3 ─────────────────────
 
 HOUR_SR = 8000
-HOUR_S = 61 * 60            # 61 min at 8 kHz, 16-bit mono: 58.6 MB, read whole (≤ WHOLE_READ_BYTES)
+HOUR_S = 61 * 60  # 61 min at 8 kHz, 16-bit mono: 58.6 MB, read whole (≤ WHOLE_READ_BYTES)
 HI_SR = 384000
-HI_S = 40                   # 40 s at 384 kHz: 30.7 MB, more than MAX_ANALYSIS_SAMPLES (32.8 s)
+HI_S = 40  # 40 s at 384 kHz: 30.7 MB, more than MAX_ANALYSIS_SAMPLES (32.8 s)
 
 
 def _write_in_blocks(path: Path, sr: int, seconds: int, *, seed: int) -> None:
@@ -473,8 +539,9 @@ def test_long_files_are_analysed_on_a_bounded_excerpt_and_say_so(long_files, mon
             m.setattr(analyze, "WHOLE_READ_BYTES", 2**20)
             m.setattr(analyze, "STREAM_CHUNK_BYTES", 2**20)
             streamed = analyze.analyze_entry(fs, entry, method="classic")
-        assert {k: v for k, v in streamed.items() if k != "indexed_at"} == \
-               {k: v for k, v in row.items() if k != "indexed_at"}
+        assert {k: v for k, v in streamed.items() if k != "indexed_at"} == {
+            k: v for k, v in row.items() if k != "indexed_at"
+        }
     assert HOUR_NOTES == "excerpt: first 240.0 s of 3660.0 s analysed"
     assert HI_NOTES == "excerpt: first 32.8 s of 40.0 s analysed"
 
@@ -488,7 +555,9 @@ def peak_kib():
     return {"vmhwm_kib": hwm, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 """
 
-_RSS_SCRIPT = _PEAK_FUNCTIONS + """
+_RSS_SCRIPT = (
+    _PEAK_FUNCTIONS
+    + """
 import json, sys
 import fsspec
 from sampledex.pipeline import analyze, sources
@@ -502,6 +571,7 @@ row = analyze.analyze_entry(fsspec.filesystem("file"), entry, method="classic")
 print(json.dumps({"before": before, "peak": peak_kib(), "error": row.get("error"), "notes": row.get("notes"),
                   "size": entry.size}))
 """
+)
 
 
 def _run_fresh(args: list[str], timeout: float) -> subprocess.CompletedProcess:
@@ -513,15 +583,20 @@ def _run_fresh(args: list[str], timeout: float) -> subprocess.CompletedProcess:
     rather than execs, starts the count afresh. VmHWM is measured too: it is the
     current address space's own peak, whatever the parent.
     """
-    return subprocess.run(["/bin/sh", "-c", '"$@"; exit $?', "sh", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["/bin/sh", "-c", '"$@"; exit $?', "sh", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.slow
 def test_peak_rss_of_one_process_stays_under_1_gib(long_files, corpus):
     folder, _ = corpus
-    cases = [(long_files["hour"], "whole"), (long_files["hour"], "streamed"),
-             (folder / "rate_384k.wav", "whole"), (long_files["hi_rate"], "whole")]
+    cases = [
+        (long_files["hour"], "whole"),
+        (long_files["hour"], "streamed"),
+        (folder / "rate_384k.wav", "whole"),
+        (long_files["hi_rate"], "whole"),
+    ]
     report = []
     for path, mode in cases:
         proc = _run_fresh([sys.executable, "-c", _RSS_SCRIPT, str(path), mode], timeout=120)
@@ -529,14 +604,18 @@ def test_peak_rss_of_one_process_stays_under_1_gib(long_files, corpus):
         got = json.loads(proc.stdout.strip().splitlines()[-1])
         assert got["error"] is None, got
         peak = {k: v / 1024 for k, v in got["peak"].items()}
-        report.append(f"{path.name} ({mode}, {got['size'] / 2**20:.1f} MiB): peak RSS "
-                      f"{peak['maxrss_kib']:.0f} MiB ru_maxrss, {peak['vmhwm_kib']:.0f} MiB VmHWM "
-                      f"({got['before']['vmhwm_kib'] / 1024:.0f} MiB before the file); notes={got['notes']!r}")
+        report.append(
+            f"{path.name} ({mode}, {got['size'] / 2**20:.1f} MiB): peak RSS "
+            f"{peak['maxrss_kib']:.0f} MiB ru_maxrss, {peak['vmhwm_kib']:.0f} MiB VmHWM "
+            f"({got['before']['vmhwm_kib'] / 1024:.0f} MiB before the file); notes={got['notes']!r}"
+        )
         assert max(peak.values()) < RSS_LIMIT_MIB, report[-1]
     print("\n" + "\n".join(report))
 
 
-_WORKER_RSS_SCRIPT = _PEAK_FUNCTIONS + """
+_WORKER_RSS_SCRIPT = (
+    _PEAK_FUNCTIONS
+    + """
 import json, sys, tempfile
 from sampledex.pipeline import catalog as catalog_mod, run
 with tempfile.TemporaryDirectory() as tmp:
@@ -548,6 +627,7 @@ with tempfile.TemporaryDirectory() as tmp:
 print(json.dumps({"workers": list(peaks.values()), "seen": summary.seen, "failed": summary.failed,
                   "audio_s": audio_s}))
 """
+)
 
 
 @pytest.mark.slow
@@ -577,8 +657,12 @@ def test_cli_indexes_the_whole_hostile_folder_and_exits_0(long_files, tmp_path):
     for path in long_files.values():
         os.link(path, lib / path.name)
     catalog = tmp_path / "catalog"
-    proc = subprocess.run([SAMPLEDEX, "index", str(lib), "--catalog", str(catalog), "--workers", "2",
-                           "--key-method", "classic"], capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [SAMPLEDEX, "index", str(lib), "--catalog", str(catalog), "--workers", "2", "--key-method", "classic"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
     # no file is unreadable to root through the CLI: permission_denied.wav is a correct row here
     errors = {p: k.error for p, k in kinds.items() if k.error is not None and not (k.denied and os.geteuid() == 0)}
@@ -589,8 +673,12 @@ def test_cli_indexes_the_whole_hostile_folder_and_exits_0(long_files, tmp_path):
     assert "files/s" in proc.stdout and f"catalog: {catalog}" in proc.stdout
     print("\n" + proc.stdout)
 
-    got = {p: (e, notes, d) for p, e, notes, d in
-           catalog_mod.Catalog(str(catalog)).query("SELECT path, error, notes, duration_s FROM samples").fetchall()}
+    got = {
+        p: (e, notes, d)
+        for p, e, notes, d in catalog_mod.Catalog(str(catalog))
+        .query("SELECT path, error, notes, duration_s FROM samples")
+        .fetchall()
+    }
     assert set(got) == set(kinds) | {str(lib / p.name) for p in long_files.values()}
     for path, kind in kinds.items():
         fs_path = os.fsdecode(os.fsencode(lib) + b"/" + _bytes_name(kind))
@@ -613,7 +701,7 @@ def test_s3_object_deleted_between_listing_and_reading(bucket, monkeypatch):
     try:
         entries = sources.list_source(f"s3://{prefix}", options)
         assert [e.path for e in entries] == [f"s3://{prefix}/gone.wav", f"s3://{prefix}/kept.wav"]
-        admin.rm(f"{prefix}/gone.wav")      # another client deletes it after the listing
+        admin.rm(f"{prefix}/gone.wav")  # another client deletes it after the listing
         fs, _ = sources.open_source(f"s3://{prefix}", options)
         gone, kept = analyze.analyze_partition(fs, entries, method="classic").to_pylist()
     finally:

@@ -12,10 +12,12 @@ import shutil
 
 import fsspec
 import pytest
-from conftest import write_tone
 
-from sampledex.pipeline import analyze, catalog as catalog_mod, features, plan, run, schema
+from sampledex.pipeline import analyze, features, plan, run, schema
+from sampledex.pipeline import catalog as catalog_mod
 from sampledex.pipeline.sources import FileEntry
+
+from conftest import write_tone
 
 #: what a copied row takes from the file rather than from the row it copies
 IDENTITY = {"path", "source", "size_bytes", "mtime", "etag", "analysis_version", "indexed_at"}
@@ -44,8 +46,7 @@ def samples(cat: catalog_mod.Catalog) -> dict[str, dict]:
 
 
 def counts(summary: run.RunSummary) -> dict[str, int]:
-    return {k: getattr(summary, k) for k in ("seen", "analysed", "skipped", "reused", "hashed", "failed",
-                                             "removed")}
+    return {k: getattr(summary, k) for k in ("seen", "analysed", "skipped", "reused", "hashed", "failed", "removed")}
 
 
 def a_file(lib, n: int = 0):
@@ -74,7 +75,7 @@ def test_a_copy_is_recognised_by_content_hash_and_not_analysed(indexed):
     old, new = rows[str(original)], rows[str(copy)]
     assert {c: new[c] for c in ANALYSIS} == {c: old[c] for c in ANALYSIS} and new["error"] is None
     assert new["size_bytes"] == copy.stat().st_size and new["indexed_at"] > old["indexed_at"]
-    assert new["mtime"] == dt.datetime.fromtimestamp(copy.stat().st_mtime, dt.timezone.utc).replace(tzinfo=None)
+    assert new["mtime"] == dt.datetime.fromtimestamp(copy.stat().st_mtime, dt.UTC).replace(tzinfo=None)
     runs = cat.query("SELECT seen, analysed, skipped, failed, removed FROM runs").fetchall()
     assert runs[-1] == (11, 0, 11, 0, 0)  # the contract's columns: a reused file counts as skipped
 
@@ -157,8 +158,10 @@ def test_rows_with_errors_are_not_copied(indexed):
 
 def test_leftover_temporary_files_are_invisible_and_removed_by_the_next_run(indexed):
     lib, cat, index, _ = indexed
-    leftovers = [cat.root / "samples" / ".part-x-00003.parquet.0badc0de.tmp",
-                 cat.root / "runs" / ".run-x.parquet.0badc0de.tmp"]
+    leftovers = [
+        cat.root / "samples" / ".part-x-00003.parquet.0badc0de.tmp",
+        cat.root / "runs" / ".run-x.parquet.0badc0de.tmp",
+    ]
     for path in leftovers:
         path.write_bytes(b"PAR1 half a Parquet file")  # what a writer killed mid-write leaves
     assert cat.query("SELECT count(*) FROM samples").fetchall() == [(10,)]
@@ -175,13 +178,16 @@ def entry(path: str, etag: str | None) -> FileEntry:
 MD5 = "0cc175b9c0f1b6a831c399e269772661"
 
 
-@pytest.mark.parametrize("path,etag,expected", [
-    ("s3://lib/a.wav", MD5, MD5),                          # single-part upload: the MD5
-    ("s3://lib/a.wav", "9b2cf535f27731c974343645a3985328-3", None),  # multipart
-    ("s3://lib/a.wav", None, None),
-    ("/lib/a.wav", MD5, None),                             # other sources: no promise what an ETag is
-    ("https://host/a.wav", MD5, None),
-])
+@pytest.mark.parametrize(
+    "path,etag,expected",
+    [
+        ("s3://lib/a.wav", MD5, MD5),  # single-part upload: the MD5
+        ("s3://lib/a.wav", "9b2cf535f27731c974343645a3985328-3", None),  # multipart
+        ("s3://lib/a.wav", None, None),
+        ("/lib/a.wav", MD5, None),  # other sources: no promise what an ETag is
+        ("https://host/a.wav", MD5, None),
+    ],
+)
 def test_a_hash_is_taken_from_the_listing_only_where_the_etag_is_an_md5(path, etag, expected):
     assert plan.listed_hash(entry(path, etag)) == expected
 
@@ -195,10 +201,12 @@ def test_hash_files_reads_the_content_hash_and_none_for_an_unreadable_file(small
 
 def test_only_current_rows_without_errors_are_reusable():
     t = dt.datetime(2026, 1, 1)
-    current = {"/b.wav": (10, t, None, "h1", "v1", None),
-               "/a.wav": (20, t, None, "h1", "v1", None),
-               "/old.wav": (30, t, None, "h2", "v0", None),
-               "/bad.wav": (40, t, None, "h3", "v1", "not decodable audio")}
+    current = {
+        "/b.wav": (10, t, None, "h1", "v1", None),
+        "/a.wav": (20, t, None, "h1", "v1", None),
+        "/old.wav": (30, t, None, "h2", "v0", None),
+        "/bad.wav": (40, t, None, "h3", "v1", "not decodable audio"),
+    }
     known = plan.reusable(current, "v1")
     assert known.by_hash == {"h1": "/a.wav"} and known.sizes == {10, 20}
 
@@ -216,8 +224,9 @@ def test_s3_copies_and_moves_are_recognised_by_etag_without_reading(s3_server, s
     cat = catalog_mod.Catalog(tmp_path / "catalog")
 
     def index() -> run.RunSummary:
-        return run.run_index(["s3://moves"], cat, client=client, method="classic", progress=False,
-                             storage_options=options)
+        return run.run_index(
+            ["s3://moves"], cat, client=client, method="classic", progress=False, storage_options=options
+        )
 
     assert index().analysed == 3
     fs.copy(f"moves/{specs[0].name}", "moves/copied.wav")

@@ -9,18 +9,30 @@ from sampledex.models import keys
 # The Camelot wheel as DJ software prints it, written out by hand so that the
 # tests do not reuse the arithmetic in keys.camelot().
 WHEEL = {
-    "1A": "Ab minor", "1B": "B major",
-    "2A": "Eb minor", "2B": "F# major",
-    "3A": "Bb minor", "3B": "Db major",
-    "4A": "F minor", "4B": "Ab major",
-    "5A": "C minor", "5B": "Eb major",
-    "6A": "G minor", "6B": "Bb major",
-    "7A": "D minor", "7B": "F major",
-    "8A": "A minor", "8B": "C major",
-    "9A": "E minor", "9B": "G major",
-    "10A": "B minor", "10B": "D major",
-    "11A": "F# minor", "11B": "A major",
-    "12A": "Db minor", "12B": "E major",
+    "1A": "Ab minor",
+    "1B": "B major",
+    "2A": "Eb minor",
+    "2B": "F# major",
+    "3A": "Bb minor",
+    "3B": "Db major",
+    "4A": "F minor",
+    "4B": "Ab major",
+    "5A": "C minor",
+    "5B": "Eb major",
+    "6A": "G minor",
+    "6B": "Bb major",
+    "7A": "D minor",
+    "7B": "F major",
+    "8A": "A minor",
+    "8B": "C major",
+    "9A": "E minor",
+    "9B": "G major",
+    "10A": "B minor",
+    "10B": "D major",
+    "11A": "F# minor",
+    "11B": "A major",
+    "12A": "Db minor",
+    "12B": "E major",
 }
 CAMELOT_OF = {name: code for code, name in WHEEL.items()}
 CANONICAL_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -31,7 +43,8 @@ def test_vocabulary_is_the_contract():
     assert keys.MODES == ("major", "minor")
     assert keys.NUM_KEYS == 24
     assert keys.KEY_NAMES == tuple(f"{t} major" for t in CANONICAL_TONICS) + tuple(
-        f"{t} minor" for t in CANONICAL_TONICS)
+        f"{t} minor" for t in CANONICAL_TONICS
+    )
     assert set(keys.KEY_NAMES) == set(WHEEL.values())
 
 
@@ -183,8 +196,23 @@ def test_relative_examples():
     assert keys.KEY_NAMES[keys.parallel(c_major)] == "C minor"
 
 
-BAD = ["H major", "", "   ", "13A", "0A", "13B", "C lydian", "Cmajor7", "C##", "Z",
-       "1e", "8C", "A minor minor", "Am7", "#C"]
+BAD = [
+    "H major",
+    "",
+    "   ",
+    "13A",
+    "0A",
+    "13B",
+    "C lydian",
+    "Cmajor7",
+    "C##",
+    "Z",
+    "1e",
+    "8C",
+    "A minor minor",
+    "Am7",
+    "#C",
+]
 
 
 @pytest.mark.parametrize("text", BAD)
@@ -210,7 +238,6 @@ def test_from_camelot_rejects(code):
     assert repr(code) in str(info.value)
 
 
-@pytest.mark.parametrize("text, expected", [("F Sharp Major", "F# major"),
-                                            ("B Flat minor", "Bb minor")])
+@pytest.mark.parametrize("text, expected", [("F Sharp Major", "F# major"), ("B Flat minor", "Bb minor")])
 def test_capitalised_accidental_words(text, expected):
     assert keys.canonical(text) == expected

@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 #: where each sampledex package lives in the tree
 PACKAGES = {"sampledex.models": ROOT / "models", "sampledex.pipeline": ROOT / "pipeline"}
 #: modules on the runtime path: what an `index` worker loads (the training and tools sub-packages are not)
-RUNTIME_FORBIDDEN = ("torch", "matplotlib", "music21", "fluidsynth", "sampledex.models.training",
-                     "sampledex.pipeline.tools")
+RUNTIME_FORBIDDEN = (
+    "torch",
+    "matplotlib",
+    "music21",
+    "fluidsynth",
+    "sampledex.models.training",
+    "sampledex.pipeline.tools",
+)
 
 
 def imported_modules(path: Path, package: str) -> set[str]:
@@ -44,16 +50,21 @@ def test_models_never_import_the_pipeline():
     offenders = []
     for path in sorted((ROOT / "models").rglob("*.py")):
         package = module_package(path, ROOT / "models", "sampledex.models")
-        offenders += [f"{path.relative_to(ROOT)} imports {name}"
-                      for name in imported_modules(path, package) if name.startswith("sampledex.pipeline")]
+        offenders += [
+            f"{path.relative_to(ROOT)} imports {name}"
+            for name in imported_modules(path, package)
+            if name.startswith("sampledex.pipeline")
+        ]
     assert not offenders, offenders
 
 
 def test_the_import_check_sees_relative_and_absolute_imports(tmp_path):
     """The direction test above can fail: it finds a pipeline import in each spelling."""
     bad = tmp_path / "bad.py"
-    bad.write_text("from sampledex.pipeline import decode\nimport sampledex.pipeline.run\n"
-                   "def f():\n    from ...pipeline import catalog\n")
+    bad.write_text(
+        "from sampledex.pipeline import decode\nimport sampledex.pipeline.run\n"
+        "def f():\n    from ...pipeline import catalog\n"
+    )
     found = imported_modules(bad, "sampledex.models.training")
     assert {"sampledex.pipeline", "sampledex.pipeline.run", "sampledex.pipeline.catalog"} <= found
 
@@ -66,8 +77,11 @@ def test_the_runtime_path_imports_no_training_or_tool_module():
         tree = ast.parse(path.read_text())
         top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
         for node in top:
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            )
             offenders += [f"{path.name}: {n}" for n in names if n.startswith(RUNTIME_FORBIDDEN)]
     assert not offenders, offenders
 
@@ -97,15 +111,31 @@ def test_indexing_the_demo_library_never_imports_torch_or_training(tmp_path):
     import os
 
     lib, cat, site = tmp_path / "lib", tmp_path / "cat", tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "sampledex.pipeline.tools.demo", str(lib)], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "sampledex.pipeline.tools.demo", str(lib)], check=True, capture_output=True, timeout=120
+    )
     site.mkdir()
     (site / "sitecustomize.py").write_text(f"BLOCKED = {RUNTIME_FORBIDDEN!r}\n" + BLOCKER)
     env = {**os.environ, "PYTHONPATH": str(site)}
     probe = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True)
     assert probe.returncode != 0 and "blocked" in probe.stderr  # the blocker works
-    proc = subprocess.run([str(Path(sys.executable).with_name("sampledex")), "index", str(lib), "--catalog", str(cat),
-                           "--workers", "2", "--key-method", "cnn"], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("sampledex")),
+            "index",
+            str(lib),
+            "--catalog",
+            str(cat),
+            "--workers",
+            "2",
+            "--key-method",
+            "cnn",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "analysed 50" in proc.stdout and "failed 0" in proc.stdout
 
@@ -115,7 +145,7 @@ def test_readme_layout_table_matches_the_tree():
     import re
 
     readme = (ROOT / "README.md").read_text()
-    layout = readme[readme.index("## Layout"):]
+    layout = readme[readme.index("## Layout") :]
     for folder in ("pipeline", "pipeline/tools", "pipeline/_sampledex", "models", "models/training"):
         row = next(line for line in layout.splitlines() if line.startswith(f"| `{folder}/` |"))
         named = set(re.findall(r"`([a-z_]+\.py)`", row))
@@ -133,13 +163,16 @@ def test_torch_is_only_a_training_dependency():
 def test_version_and_python_dash_m():
     from importlib.metadata import version
 
-    for command in ([sys.executable, "-m", "sampledex", "--version"],
-                    [str(Path(sys.executable).with_name("sampledex")), "--version"]):
+    for command in (
+        [sys.executable, "-m", "sampledex", "--version"],
+        [str(Path(sys.executable).with_name("sampledex")), "--version"],
+    ):
         out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
         assert out.strip() == f"sampledex {version('sampledex')}"
 
 
 # -- one schema --------------------------------------------------------------------
+
 
 def test_readme_catalog_table_is_the_schema():
     """README's table of ``samples`` is :func:`schema.markdown_table`, word for word (regenerate it with

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import inspect
-import re
 import json
 import math
+import re
 
+import mir_eval.key
 import numpy as np
 import pytest
 
-import mir_eval.key
-
 from sampledex.models import keys
-from sampledex.models.training import metrics
 from sampledex.models.keys import parse_key
+from sampledex.models.training import metrics
 
-MIR_EVAL_HAS_DESCENDING = "allow_descending_fifths" in inspect.signature(
-    mir_eval.key.weighted_score).parameters
+MIR_EVAL_HAS_DESCENDING = "allow_descending_fifths" in inspect.signature(mir_eval.key.weighted_score).parameters
 
 # mir_eval accepts these tonics (case-insensitive) and modes 'major'/'minor' in lower case
 # only; it rejects Cb, Fb, E#, B#. Both spellings of each black key are used so the
@@ -58,7 +56,7 @@ HAND = [
     ("C minor", "C major", "parallel", "parallel", 0.2, 0.2),
     ("A minor", "E minor", "fifth", "fifth_up", 0.5, 0.5),
     ("A minor", "D minor", "fifth", "fifth_down", 0.5, 0.0),
-    ("B major", "F# major", "fifth", "fifth_up", 0.5, 0.5),      # wraps past C
+    ("B major", "F# major", "fifth", "fifth_up", 0.5, 0.5),  # wraps past C
     ("F# minor", "B minor", "fifth", "fifth_down", 0.5, 0.0),
     ("C major", "D major", "other", "other", 0.0, 0.0),
     ("C major", "Eb major", "other", "other", 0.0, 0.0),
@@ -139,8 +137,7 @@ def test_ascending_matches_mir_eval_on_500_random_pairs():
     seen = set()
     for r, e, sharp in pairs:
         expected = mir_eval.key.weighted_score(mir_name(r, sharp=sharp), mir_name(e, sharp=not sharp))
-        assert metrics.weighted_score(r, e, descending_fifths=False) == expected, (
-            keys.KEY_NAMES[r], keys.KEY_NAMES[e])
+        assert metrics.weighted_score(r, e, descending_fifths=False) == expected, (keys.KEY_NAMES[r], keys.KEY_NAMES[e])
         seen.add(metrics.relation(r, e, directed=True))
     # the draw exercises every relation, including both fifth directions
     assert seen == {"correct", "fifth_up", "fifth_down", "relative", "parallel", "other"}
@@ -159,30 +156,30 @@ def test_descending_matches_swapped_mir_eval_on_500_random_pairs():
         assert metrics.weighted_score(r, e, descending_fifths=True) == expected
 
 
-@pytest.mark.skipif(not MIR_EVAL_HAS_DESCENDING,
-                    reason="this mir_eval has no allow_descending_fifths (0.8.x)")
+@pytest.mark.skipif(not MIR_EVAL_HAS_DESCENDING, reason="this mir_eval has no allow_descending_fifths (0.8.x)")
 def test_descending_matches_mir_eval_flag_on_500_random_pairs():
     for r, e, sharp in _random_pairs():
         for flag in (False, True):
             expected = mir_eval.key.weighted_score(
-                mir_name(r, sharp=sharp), mir_name(e, sharp=sharp), allow_descending_fifths=flag)
+                mir_name(r, sharp=sharp), mir_name(e, sharp=sharp), allow_descending_fifths=flag
+            )
             assert metrics.weighted_score(r, e, descending_fifths=flag) == expected
 
 
 # --- evaluate ----------------------------------------------------------------------
 
 PAIRS = [
-    (K("C major"), K("C major")),    # correct
-    (K("C major"), K("G major")),    # fifth up
-    (K("C major"), K("F major")),    # fifth down
-    (K("A minor"), K("C major")),    # relative
-    (K("C major"), K("C minor")),    # parallel
-    (K("C major"), K("Db major")),   # other
-    (K("A minor"), None),            # none: tonal reference, no estimate
-    (None, None),                    # keyless, found
-    (None, K("E minor")),            # keyless, missed
-    (None, None),                    # keyless, found
-    (K("D major"), None),            # none
+    (K("C major"), K("C major")),  # correct
+    (K("C major"), K("G major")),  # fifth up
+    (K("C major"), K("F major")),  # fifth down
+    (K("A minor"), K("C major")),  # relative
+    (K("C major"), K("C minor")),  # parallel
+    (K("C major"), K("Db major")),  # other
+    (K("A minor"), None),  # none: tonal reference, no estimate
+    (None, None),  # keyless, found
+    (None, K("E minor")),  # keyless, missed
+    (None, None),  # keyless, found
+    (K("D major"), None),  # none
 ]
 
 
@@ -193,13 +190,12 @@ def test_evaluate_known_answers():
     assert rep.accuracy == pytest.approx(1 / 8)
     assert rep.mirex == pytest.approx((1 + 0.5 + 0.5 + 0.3 + 0.2) / 8)
     assert rep.mirex_ascending == pytest.approx((1 + 0.5 + 0.3 + 0.2) / 8)
-    assert rep.breakdown == {"correct": 1, "fifth": 2, "relative": 1, "parallel": 1,
-                             "other": 1, "none": 2}
+    assert rep.breakdown == {"correct": 1, "fifth": 2, "relative": 1, "parallel": 1, "other": 1, "none": 2}
     assert sum(rep.breakdown.values()) == rep.n
     assert rep.fifths_up == 1
     assert rep.relative_error_rate == pytest.approx(1 / 8)
-    assert rep.keyless_recall == pytest.approx(2 / 3)       # 2 of 3 keyless references
-    assert rep.keyless_precision == pytest.approx(2 / 4)    # 2 of 4 None estimates
+    assert rep.keyless_recall == pytest.approx(2 / 3)  # 2 of 3 keyless references
+    assert rep.keyless_precision == pytest.approx(2 / 4)  # 2 of 4 None estimates
 
     expected = np.zeros((25, 25), dtype=np.int64)
     for ref, est in PAIRS:
@@ -219,8 +215,7 @@ def test_evaluate_mirex_is_mean_of_weighted_score():
     pairs = [(int(r), int(e)) for r, e in rng.integers(0, 24, (300, 2))]
     rep = metrics.evaluate(pairs)
     for flag, value in ((True, rep.mirex), (False, rep.mirex_ascending)):
-        assert value == pytest.approx(np.mean([metrics.weighted_score(r, e, descending_fifths=flag)
-                                               for r, e in pairs]))
+        assert value == pytest.approx(np.mean([metrics.weighted_score(r, e, descending_fifths=flag) for r, e in pairs]))
     assert rep.accuracy == pytest.approx(np.mean([r == e for r, e in pairs]))
     assert rep.confusion.sum() == 300 and rep.n == 300 and rep.n_keyless == 0
 
@@ -276,9 +271,9 @@ def test_text_is_a_compact_table():
     lines = text.splitlines()
     assert len(lines) <= 15
     assert "8 tonal" in lines[0] and "3 keyless" in lines[0]
-    assert "0.125" in text                        # accuracy
-    assert f"{2.5 / 8:5.3f}" in text               # MIREX, both fifths
-    assert "0.250" in text                        # MIREX, fifth up only
+    assert "0.125" in text  # accuracy
+    assert f"{2.5 / 8:5.3f}" in text  # MIREX, both fifths
+    assert "0.250" in text  # MIREX, fifth up only
     assert "(1 up, 1 down)" in text
     for name in ("correct", "fifth", "relative", "parallel", "other", "no estimate"):
         assert any(line.strip().startswith(name) for line in lines), name
@@ -324,19 +319,20 @@ def test_confidence_ties_share_a_bin():
 
 def test_confidence_few_values_and_edge_cases():
     assert metrics.accuracy_by_confidence([True] * 5, [0.7] * 5) == [(0.7, 0.7, 5, 1.0)]
-    assert metrics.accuracy_by_confidence([True, False], [0.0, 10.0]) == [
-        (0.0, 0.0, 1, 1.0), (10.0, 10.0, 1, 0.0)]
+    assert metrics.accuracy_by_confidence([True, False], [0.0, 10.0]) == [(0.0, 0.0, 1, 1.0), (10.0, 10.0, 1, 0.0)]
     assert metrics.accuracy_by_confidence([], []) == []
-    assert metrics.accuracy_by_confidence([1, 0, 1], [3, 1, 2], bins=1) == [
-        (1.0, 3.0, 3, pytest.approx(2 / 3))]
+    assert metrics.accuracy_by_confidence([1, 0, 1], [3, 1, 2], bins=1) == [(1.0, 3.0, 3, pytest.approx(2 / 3))]
 
 
-@pytest.mark.parametrize("correct, conf, bins, match", [
-    ([True], [0.1, 0.2], 10, "one length"),
-    ([True], [float("nan")], 10, "finite"),
-    ([True], [0.5], 0, "bins=0"),
-    ([[True]], [[0.5]], 10, "1-D"),
-])
+@pytest.mark.parametrize(
+    "correct, conf, bins, match",
+    [
+        ([True], [0.1, 0.2], 10, "one length"),
+        ([True], [float("nan")], 10, "finite"),
+        ([True], [0.5], 0, "bins=0"),
+        ([[True]], [[0.5]], 10, "1-D"),
+    ],
+)
 def test_confidence_rejects_bad_input(correct, conf, bins, match):
     with pytest.raises(ValueError, match=match):
         metrics.accuracy_by_confidence(correct, conf, bins=bins)

@@ -133,8 +133,7 @@ def test_the_cte_copy_vector_is_live_in_this_duckdb(cat, tmp_path):
     assert (scratch.root / "samples" / "part-zz.parquet").exists()  # written inside the catalog
     # only the catalog's verification (a part's name carries its checksum) keeps the file from being read
     assert {k for _, k in scratch.query("SELECT path, key FROM samples").fetchall()} == set(KEYS.values())
-    assert any("part-zz" in str(path) and reason.startswith("foreign")
-               for path, reason in scratch.snapshot().problems)
+    assert any("part-zz" in str(path) and reason.startswith("foreign") for path, reason in scratch.snapshot().problems)
 
 
 def test_cli_refuses_the_cte_copy_in_one_line(cat):
@@ -507,7 +506,10 @@ def nested(draw, cores):
 @given(sql=nested(DANGEROUS_CORES))
 def test_composed_nestings_of_a_write_are_refused(cat, con, sql):
     before = snapshot(cat.root)
-    for text in (sql.format(root=cat.root), "SELECT * FROM query('{}')".format(sql.format(root=cat.root).replace("'", "''"))):
+    for text in (
+        sql.format(root=cat.root),
+        "SELECT * FROM query('{}')".format(sql.format(root=cat.root).replace("'", "''")),
+    ):
         try:
             refused(cat, con, text)
         except duckdb.ParserException:

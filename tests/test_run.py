@@ -7,15 +7,15 @@ import os
 
 import pytest
 
-from sampledex.pipeline import analyze, catalog as catalog_mod, plan, run
+from sampledex.pipeline import analyze, plan, run
+from sampledex.pipeline import catalog as catalog_mod
 from sampledex.pipeline.sources import FileEntry
 
 T0 = dt.datetime(2026, 1, 1)
 
 
 def entry(name: str, size: int = 100, mtime: dt.datetime = T0, etag: str | None = None) -> FileEntry:
-    return FileEntry(path=f"/lib/{name}", fs_path=f"/lib/{name}", source="/lib", size=size,
-                     mtime=mtime, etag=etag)
+    return FileEntry(path=f"/lib/{name}", fs_path=f"/lib/{name}", source="/lib", size=size, mtime=mtime, etag=etag)
 
 
 def row(e: FileEntry, version: str = "v1", error: str | None = None) -> tuple:
@@ -31,11 +31,14 @@ def test_plan_splits_new_changed_unchanged_and_removed():
     assert p.removed == ["/lib/gone.wav"]
 
 
-@pytest.mark.parametrize("changed", [
-    entry("a.wav", size=101),
-    entry("a.wav", mtime=T0 + dt.timedelta(seconds=1)),
-    entry("a.wav", etag="new"),
-])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        entry("a.wav", size=101),
+        entry("a.wav", mtime=T0 + dt.timedelta(seconds=1)),
+        entry("a.wav", etag="new"),
+    ],
+)
 def test_plan_reanalyses_on_size_mtime_or_etag_change(changed):
     assert plan.plan([changed], {changed.path: row(entry("a.wav"))}, "v1").analyse == [changed]
 
@@ -48,8 +51,10 @@ def test_plan_reanalyses_everything_on_a_new_version_or_with_full():
 
 def test_plan_retries_transient_errors_but_not_bad_files():
     a, b = entry("a.wav"), entry("b.wav")
-    current = {a.path: row(a, error="read failed: OSError: timeout"),
-               b.path: row(b, error="not decodable audio: Format not recognised")}
+    current = {
+        a.path: row(a, error="read failed: OSError: timeout"),
+        b.path: row(b, error="not decodable audio: Format not recognised"),
+    }
     p = plan.plan([a, b], current, "v1")
     assert p.analyse == [a] and p.unchanged == [b]
 

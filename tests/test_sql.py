@@ -39,14 +39,23 @@ def mq(tmp_path_factory):
 
 
 def _files(root) -> set[str]:
-    return {os.path.relpath(os.path.join(d, f), root)
-            for d, _, names in os.walk(root) for f in names}
+    return {os.path.relpath(os.path.join(d, f), root) for d, _, names in os.walk(root) for f in names}
 
 
 def _sample(path, indexed_at, **extra):
-    row = {"path": path, "source": "/lib", "size_bytes": 100, "mtime": T0, "format": "wav",
-           "sample_rate": 44100, "channels": 2, "duration_s": 1.0, "kind": "loop",
-           "analysis_version": "test-1", "indexed_at": indexed_at}
+    row = {
+        "path": path,
+        "source": "/lib",
+        "size_bytes": 100,
+        "mtime": T0,
+        "format": "wav",
+        "sample_rate": 44100,
+        "channels": 2,
+        "duration_s": 1.0,
+        "kind": "loop",
+        "analysis_version": "test-1",
+        "indexed_at": indexed_at,
+    }
     row.update(extra)
     return row
 
@@ -63,8 +72,7 @@ def _write_removals(cat, rows, name):
 
 
 def test_key_wheel_agrees_with_models_keys(mq):
-    rows = mq("SELECT key, tonic, mode, tonic_pc, camelot_number, camelot_letter, camelot "
-             "FROM key_wheel")
+    rows = mq("SELECT key, tonic, mode, tonic_pc, camelot_number, camelot_letter, camelot FROM key_wheel")
     assert len(rows) == 24
     by_key = {r[0]: r for r in rows}
     assert set(by_key) == set(keys.KEY_NAMES)
@@ -81,15 +89,16 @@ def test_key_wheel_agrees_with_models_keys(mq):
 @pytest.mark.parametrize("index", range(24))
 def test_camelot_and_key_name_macros_for_all_keys(mq, index):
     name, code = keys.KEY_NAMES[index], keys.camelot(index)
-    assert mq(f"SELECT camelot('{name}'), key_name('{code}'), key_name('{name}'), "
-             f"camelot('{code.lower()}')") == [(code, name, name, code)]
+    assert mq(f"SELECT camelot('{name}'), key_name('{code}'), key_name('{name}'), camelot('{code.lower()}')") == [
+        (code, name, name, code)
+    ]
 
 
 def test_macro_examples(mq):
     assert mq("SELECT camelot('A minor'), camelot('C major'), camelot('8a'), camelot(' 8a ')") == [
-        ("8A", "8B", "8A", "8A")]
-    assert mq("SELECT key_name('12A'), key_name('12b'), key_name('8A')") == [
-        ("Db minor", "E major", "A minor")]
+        ("8A", "8B", "8A", "8A")
+    ]
+    assert mq("SELECT key_name('12A'), key_name('12b'), key_name('8A')") == [("Db minor", "E major", "A minor")]
     assert mq("SELECT camelot('not a key'), key_name('13A'), camelot(NULL)") == [(None, None, None)]
 
 
@@ -100,6 +109,7 @@ RULES = ("exact", "adjacent", "relative", "camelot", "extended")
 
 def _expected_compatible(name: str, rule: str) -> set[str]:
     """The rule, from models.keys' Camelot codes, without the SQL."""
+
     def wheel(i):
         code = keys.camelot(i)
         return int(code[:-1]), code[-1]
@@ -114,10 +124,12 @@ def _expected_compatible(name: str, rule: str) -> set[str]:
         adjacent = same and step in (1, 11)
         relative = not same and step == 0
         diagonal = not same and step in (1, 11)
-        if (exact
-                or (rule in ("adjacent", "camelot", "extended") and adjacent)
-                or (rule in ("relative", "camelot", "extended") and relative)
-                or (rule == "extended" and diagonal)):
+        if (
+            exact
+            or (rule in ("adjacent", "camelot", "extended") and adjacent)
+            or (rule in ("relative", "camelot", "extended") and relative)
+            or (rule == "extended" and diagonal)
+        ):
             out.add(keys.KEY_NAMES[i])
     return out
 
@@ -136,8 +148,7 @@ def test_compatible_keys(mq, key, rule):
 @pytest.mark.parametrize("index", range(24))
 def test_compatible_keys_default_is_camelot_for_all_keys(mq, index):
     name = keys.KEY_NAMES[index]
-    [(default, explicit)] = mq(f"SELECT compatible_keys('{name}'), "
-                              f"compatible_keys('{name}', rule := 'camelot')")
+    [(default, explicit)] = mq(f"SELECT compatible_keys('{name}'), compatible_keys('{name}', rule := 'camelot')")
     assert default == explicit
     assert set(default) == _expected_compatible(name, "camelot")
 
@@ -160,23 +171,26 @@ def test_compatible_keys_unknown_rule(mq):
 # -- tempo ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("expr, expected", [
-    ("bpm_match(124, 124)", True),
-    ("bpm_match(125.5, 124)", True),
-    ("bpm_match(127, 124)", False),
-    ("bpm_match(62, 124, tolerance := 2)", True),
-    ("bpm_match(62, 124, 2)", True),
-    ("bpm_match(248, 124)", True),
-    ("bpm_match(100, 124)", False),
-    ("bpm_match(100, 124, tolerance := 30)", True),
-    ("bpm_between(124, 120, 128)", True),
-    ("bpm_between(62, 120, 128)", True),
-    ("bpm_between(250, 120, 128)", True),
-    ("bpm_between(119, 120, 128)", False),
-    ("bpm_between(129, 120, 128)", False),
-    ("bpm_between(120, 120, 128)", True),
-    ("bpm_between(128, 120, 128)", True),
-])
+@pytest.mark.parametrize(
+    "expr, expected",
+    [
+        ("bpm_match(124, 124)", True),
+        ("bpm_match(125.5, 124)", True),
+        ("bpm_match(127, 124)", False),
+        ("bpm_match(62, 124, tolerance := 2)", True),
+        ("bpm_match(62, 124, 2)", True),
+        ("bpm_match(248, 124)", True),
+        ("bpm_match(100, 124)", False),
+        ("bpm_match(100, 124, tolerance := 30)", True),
+        ("bpm_between(124, 120, 128)", True),
+        ("bpm_between(62, 120, 128)", True),
+        ("bpm_between(250, 120, 128)", True),
+        ("bpm_between(119, 120, 128)", False),
+        ("bpm_between(129, 120, 128)", False),
+        ("bpm_between(120, 120, 128)", True),
+        ("bpm_between(128, 120, 128)", True),
+    ],
+)
 def test_bpm_macros(mq, expr, expected):
     assert mq(f"SELECT {expr}") == [(expected,)]
 
@@ -189,24 +203,29 @@ def test_bpm_macros_null(mq):
 
 
 def test_macros_over_parquet(cat, q):
-    _write_samples(cat, [
-        _sample("/lib/am.wav", T0, key="A minor", camelot="8A", bpm=124.0),
-        _sample("/lib/cmaj.wav", T0, key="C major", camelot="8B", bpm=62.0),
-        _sample("/lib/dm.wav", T0, key="D minor", camelot="7A", bpm=90.0),
-        _sample("/lib/em.wav", T0, key="E minor", camelot="9A", bpm=248.0),
-        _sample("/lib/fm.wav", T0, key="F major", camelot="7B", bpm=124.0),
-        _sample("/lib/dbm.wav", T0, key="Db minor", camelot="12A", bpm=124.0),
-        _sample("/lib/drums.wav", T0, key=None, kind="loop", bpm=124.0),
-    ], "part-x")
-    rows = q("SELECT path FROM samples WHERE list_contains(compatible_keys('A minor'), key) "
-             "ORDER BY path")
+    _write_samples(
+        cat,
+        [
+            _sample("/lib/am.wav", T0, key="A minor", camelot="8A", bpm=124.0),
+            _sample("/lib/cmaj.wav", T0, key="C major", camelot="8B", bpm=62.0),
+            _sample("/lib/dm.wav", T0, key="D minor", camelot="7A", bpm=90.0),
+            _sample("/lib/em.wav", T0, key="E minor", camelot="9A", bpm=248.0),
+            _sample("/lib/fm.wav", T0, key="F major", camelot="7B", bpm=124.0),
+            _sample("/lib/dbm.wav", T0, key="Db minor", camelot="12A", bpm=124.0),
+            _sample("/lib/drums.wav", T0, key=None, kind="loop", bpm=124.0),
+        ],
+        "part-x",
+    )
+    rows = q("SELECT path FROM samples WHERE list_contains(compatible_keys('A minor'), key) ORDER BY path")
     assert [r[0] for r in rows] == ["/lib/am.wav", "/lib/cmaj.wav", "/lib/dm.wav", "/lib/em.wav"]
-    rows = q("SELECT path FROM samples WHERE list_contains(compatible_keys('8A', rule := 'extended'), key) "
-             "ORDER BY path")
-    assert [r[0] for r in rows] == ["/lib/am.wav", "/lib/cmaj.wav", "/lib/dm.wav", "/lib/em.wav",
-                                    "/lib/fm.wav"]
-    rows = q("SELECT path FROM samples WHERE bpm_between(bpm, 120, 128) "
-             "AND list_contains(compatible_keys('A minor'), key) ORDER BY path")
+    rows = q(
+        "SELECT path FROM samples WHERE list_contains(compatible_keys('8A', rule := 'extended'), key) ORDER BY path"
+    )
+    assert [r[0] for r in rows] == ["/lib/am.wav", "/lib/cmaj.wav", "/lib/dm.wav", "/lib/em.wav", "/lib/fm.wav"]
+    rows = q(
+        "SELECT path FROM samples WHERE bpm_between(bpm, 120, 128) "
+        "AND list_contains(compatible_keys('A minor'), key) ORDER BY path"
+    )
     assert [r[0] for r in rows] == ["/lib/am.wav", "/lib/cmaj.wav", "/lib/em.wav"]
     rows = q("SELECT path, camelot(key) = camelot FROM samples WHERE key IS NOT NULL ORDER BY path")
     assert all(r[1] for r in rows) and len(rows) == 6
@@ -227,8 +246,7 @@ def _visible(cat):
 
 
 def test_newer_row_supersedes_older(cat):
-    _write_samples(cat, [_sample("/lib/a.wav", T0, key="A minor"),
-                         _sample("/lib/b.wav", T0, key="C major")], "part-1")
+    _write_samples(cat, [_sample("/lib/a.wav", T0, key="A minor"), _sample("/lib/b.wav", T0, key="C major")], "part-1")
     _write_samples(cat, [_sample("/lib/a.wav", T0 + dt.timedelta(hours=1), key="E minor")], "part-2")
     # an older row written later must not win either
     _write_samples(cat, [_sample("/lib/b.wav", T0 - dt.timedelta(hours=1), key="G major")], "part-3")
@@ -237,20 +255,16 @@ def test_newer_row_supersedes_older(cat):
 
 
 def test_removal_hides_and_newer_row_shows_again(cat):
-    _write_samples(cat, [_sample("/lib/a.wav", T0, key="A minor"),
-                         _sample("/lib/b.wav", T0, key="C major")], "part-1")
-    _write_removals(cat, [{"path": "/lib/a.wav", "removed_at": T0 + dt.timedelta(minutes=1)}],
-                    "removed-1")
+    _write_samples(cat, [_sample("/lib/a.wav", T0, key="A minor"), _sample("/lib/b.wav", T0, key="C major")], "part-1")
+    _write_removals(cat, [{"path": "/lib/a.wav", "removed_at": T0 + dt.timedelta(minutes=1)}], "removed-1")
     assert _visible(cat) == [("/lib/b.wav", "C major")]
 
     # the file came back and was analysed again
-    _write_samples(cat, [_sample("/lib/a.wav", T0 + dt.timedelta(minutes=2), key="D minor")],
-                   "part-2")
+    _write_samples(cat, [_sample("/lib/a.wav", T0 + dt.timedelta(minutes=2), key="D minor")], "part-2")
     assert _visible(cat) == [("/lib/a.wav", "D minor"), ("/lib/b.wav", "C major")]
 
     # and left again: the latest removal counts
-    _write_removals(cat, [{"path": "/lib/a.wav", "removed_at": T0 + dt.timedelta(minutes=3)}],
-                    "removed-2")
+    _write_removals(cat, [{"path": "/lib/a.wav", "removed_at": T0 + dt.timedelta(minutes=3)}], "removed-2")
     assert _visible(cat) == [("/lib/b.wav", "C major")]
 
 
@@ -300,12 +314,15 @@ def test_query_refuses_explain_analyze_copy(cat):
     assert _files(cat.root) == before
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM read_csv('/etc/hostname')",
-    "SELECT * FROM read_text('/etc/hostname')",
-    "SELECT * FROM glob('/etc/*')",
-    "SELECT * FROM read_text('{root}/../../../../../../etc/hostname')",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/hostname')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM read_text('{root}/../../../../../../etc/hostname')",
+    ],
+)
 def test_read_only_connection_reads_nothing_outside(cat, sql):
     con = cat.connect(read_only=True)
     with pytest.raises(duckdb.Error):
@@ -327,9 +344,37 @@ def test_query_on_missing_catalog(tmp_path):
         catalog.Catalog(tmp_path / "nowhere").query("SELECT 1")
 
 
-SPELLINGS = ["C#m", "Dbmin", "c# minor", "12A", "8a", "A minor", "Am", "a min", "F sharp major",
-             "F Sharp Major", "B Flat minor", "Bb", "bm", "CM", "Cm", "1d", "1m", "Ebmin", "E", "e",
-             "Cb", "E#m", "f♯ minor", "B♭", "H major", "", "13A", "C lydian", "0B"]
+SPELLINGS = [
+    "C#m",
+    "Dbmin",
+    "c# minor",
+    "12A",
+    "8a",
+    "A minor",
+    "Am",
+    "a min",
+    "F sharp major",
+    "F Sharp Major",
+    "B Flat minor",
+    "Bb",
+    "bm",
+    "CM",
+    "Cm",
+    "1d",
+    "1m",
+    "Ebmin",
+    "E",
+    "e",
+    "Cb",
+    "E#m",
+    "f♯ minor",
+    "B♭",
+    "H major",
+    "",
+    "13A",
+    "C lydian",
+    "0B",
+]
 
 
 @pytest.mark.parametrize("spelling", SPELLINGS)

@@ -22,8 +22,7 @@ def renderers():
 @pytest.fixture(scope="module")
 def tiny_set(renderers):
     train._RENDERERS[:] = renderers
-    items = [train._make((family, seed, None)) for family in ("loop", "stab", "melody", "keyless")
-             for seed in range(6)]
+    items = [train._make((family, seed, None)) for family in ("loop", "stab", "melody", "keyless") for seed in range(6)]
     return train.FeatureSet.pack(items)
 
 
@@ -60,8 +59,10 @@ def test_tonal_material_is_in_its_key(renderers):
     from sampledex.models.classic import ClassicKeyEstimator
 
     est = ClassicKeyEstimator()
-    hits = [est(frontend.logfreq_spectrogram(y)).index == k
-            for y, k, _ in (datagen.example("stab", s, renderers=renderers, degrade=False) for s in range(12))]
+    hits = [
+        est(frontend.logfreq_spectrogram(y)).index == k
+        for y, k, _ in (datagen.example("stab", s, renderers=renderers, degrade=False) for s in range(12))
+    ]
     assert np.mean(hits) >= 0.8
 
 
@@ -74,8 +75,10 @@ def test_transposition_moves_spectrum_and_label_together(semitones):
     assert S.shape[0] == frontend.NUM_BINS
     assert np.argmax(S.mean(axis=1)) == np.argmax(frontend.logfreq_spectrogram(shifted).mean(axis=1))
     a_minor = keys.parse_key("A minor")
-    assert keys.KEY_NAMES[train.shift_label(a_minor, semitones)] == \
-        keys.KEY_NAMES[keys.key_index(9 + semitones, minor=True)]
+    assert (
+        keys.KEY_NAMES[train.shift_label(a_minor, semitones)]
+        == keys.KEY_NAMES[keys.key_index(9 + semitones, minor=True)]
+    )
     assert train.shift_label(datagen.NO_KEY, semitones) == datagen.NO_KEY
 
 
@@ -133,8 +136,10 @@ def test_numpy_inference_matches_the_torch_network(random_weights, frames):
     assert expected.max() < 0.99  # random weights: a real distribution, not one saturated class
 
 
-@pytest.mark.parametrize("padding,dilation,kernel", [((1, 1), (1, 1), (3, 3)), ((0, 2), (1, 2), (1, 3)),
-                                                     ((0, 0), (1, 1), (5, 1)), ((2, 1), (2, 1), (3, 3))])
+@pytest.mark.parametrize(
+    "padding,dilation,kernel",
+    [((1, 1), (1, 1), (3, 3)), ((0, 2), (1, 2), (1, 3)), ((0, 0), (1, 1), (5, 1)), ((2, 1), (2, 1), (3, 3))],
+)
 @pytest.mark.parametrize("channels", [1, 16])
 def test_conv2d_matches_torch(padding, dilation, kernel, channels):
     import torch
@@ -143,8 +148,9 @@ def test_conv2d_matches_torch(padding, dilation, kernel, channels):
     x = rng.standard_normal((channels, 9, 7)).astype(np.float32)
     w = rng.standard_normal((4, channels, *kernel)).astype(np.float32)
     b = rng.standard_normal(4).astype(np.float32)
-    expected = torch.nn.functional.conv2d(torch.from_numpy(x[None]), torch.from_numpy(w), torch.from_numpy(b),
-                                          padding=padding, dilation=dilation)[0].numpy()
+    expected = torch.nn.functional.conv2d(
+        torch.from_numpy(x[None]), torch.from_numpy(w), torch.from_numpy(b), padding=padding, dilation=dilation
+    )[0].numpy()
     np.testing.assert_allclose(cnn.conv2d(x, w, b, padding, dilation), expected, atol=1e-4)
 
 
@@ -170,7 +176,7 @@ def test_the_estimator_uses_the_ratio_stored_with_its_weights(random_weights, tm
     net, _ = random_weights
     S = np.random.default_rng(5).random((frontend.NUM_BINS, 20)).astype(np.float32)
     p = cnn.CNNKeyEstimator(random_weights[1]).probabilities(S)
-    share = p[cnn.NO_KEY] / p[:cnn.NO_KEY].max()
+    share = p[cnn.NO_KEY] / p[: cnn.NO_KEY].max()
     for ratio, expect_null in ((share * 0.9, True), (share * 1.1, False)):
         cnn.save_weights(net.state_dict(), tmp_path / "w.npz", no_key_ratio=ratio)
         estimate = cnn.CNNKeyEstimator(tmp_path / "w.npz")(S)
@@ -199,9 +205,11 @@ def test_weights_that_are_not_ours_are_refused_clearly(random_weights, tmp_path)
 
 
 def test_the_pipeline_runs_the_shipped_cnn_without_importing_torch():
-    code = ("import sys, numpy as np; from sampledex.pipeline import analyze; "
-            "e = analyze.key_estimator('cnn'); e(np.random.default_rng(0).random((144, 30), dtype=np.float32)); "
-            "assert 'torch' not in sys.modules, 'torch was imported'")
+    code = (
+        "import sys, numpy as np; from sampledex.pipeline import analyze; "
+        "e = analyze.key_estimator('cnn'); e(np.random.default_rng(0).random((144, 30), dtype=np.float32)); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

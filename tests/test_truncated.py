@@ -23,8 +23,10 @@ def encoded(fmt: str, subtype: str = "PCM_16", frames: int = FRAMES, channels: i
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("fmt,subtype,channels", [("WAV", "PCM_16", 1), ("WAV", "PCM_24", 2), ("WAV", "FLOAT", 2),
-                                                  ("AIFF", "PCM_16", 1), ("AIFF", "PCM_24", 2)])
+@pytest.mark.parametrize(
+    "fmt,subtype,channels",
+    [("WAV", "PCM_16", 1), ("WAV", "PCM_24", 2), ("WAV", "FLOAT", 2), ("AIFF", "PCM_16", 1), ("AIFF", "PCM_24", 2)],
+)
 def test_a_whole_file_declares_what_it_holds(fmt, subtype, channels):
     data = encoded(fmt, subtype, channels=channels)
     assert containers.declared_frames(io.BytesIO(data)) == FRAMES
@@ -57,12 +59,14 @@ def test_the_row_of_a_truncated_file_says_so(tmp_path):
 
     from sampledex.pipeline import sources
 
-    (tmp_path / "half.wav").write_bytes(encoded("WAV")[: 88200])
+    (tmp_path / "half.wav").write_bytes(encoded("WAV")[:88200])
     (tmp_path / "stub.wav").write_bytes(encoded("WAV")[:3000])
     (tmp_path / "whole.wav").write_bytes(encoded("WAV"))
     fs = fsspec.filesystem("file")
-    rows = {e.path.rsplit("/", 1)[1]: analyze.analyze_entry(fs, e, method="classic")
-            for e in sources.list_source(str(tmp_path))}
+    rows = {
+        e.path.rsplit("/", 1)[1]: analyze.analyze_entry(fs, e, method="classic")
+        for e in sources.list_source(str(tmp_path))
+    }
     assert rows["half.wav"]["notes"].startswith("truncated: ") and rows["half.wav"].get("error") is None
     assert rows["stub.wav"]["error"].startswith("truncated: 1,478 of 88,200 frames")
     assert rows["whole.wav"]["notes"] is None and rows["whole.wav"].get("error") is None
@@ -72,7 +76,7 @@ def test_streaming_sizes_and_other_formats_declare_nothing():
     data = bytearray(encoded("WAV"))
     data_at = data.index(b"data")
     for unknown in (0, 0xFFFFFFFF):  # what a streaming writer leaves
-        data[data_at + 4:data_at + 8] = struct.pack("<I", unknown)
+        data[data_at + 4 : data_at + 8] = struct.pack("<I", unknown)
         assert containers.declared_frames(io.BytesIO(bytes(data))) is None
     for fmt in ("FLAC", "OGG"):
         assert containers.declared_frames(io.BytesIO(encoded(fmt, "VORBIS" if fmt == "OGG" else "PCM_16"))) is None

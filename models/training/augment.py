@@ -77,8 +77,7 @@ def lossy(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     buf = io.BytesIO()
     peak = max(float(np.abs(y).max()), 1e-9)
     fmt, subtype = ("MP3", "MPEG_LAYER_III") if rng.random() < 0.6 else ("OGG", "VORBIS")
-    sf.write(buf, y / peak * 0.9, sr, format=fmt, subtype=subtype,
-             compression_level=float(rng.uniform(0.3, 0.95)))
+    sf.write(buf, y / peak * 0.9, sr, format=fmt, subtype=subtype, compression_level=float(rng.uniform(0.3, 0.95)))
     buf.seek(0)
     decoded, _ = sf.read(buf, dtype="float32")
     decoded = decoded[: y.size]
@@ -93,11 +92,12 @@ def excerpt(y: np.ndarray, sr: int, rng: np.random.Generator, *, min_s: float = 
         return y
     length = int(rng.uniform(min_s * sr, y.size))
     start = int(rng.integers(0, y.size - length + 1))
-    return y[start:start + length]
+    return y[start : start + length]
 
 
-def random_chain(y: np.ndarray, sr: int, rng: np.random.Generator, *, allow_detune: bool = True,
-                 allow_excerpt: bool = True) -> np.ndarray:
+def random_chain(
+    y: np.ndarray, sr: int, rng: np.random.Generator, *, allow_detune: bool = True, allow_excerpt: bool = True
+) -> np.ndarray:
     """Apply a seeded random subset of the degradations, then normalise to a random level."""
     if allow_detune and rng.random() < 0.5:
         y = detune(y, sr, float(rng.uniform(-50, 50)))

@@ -35,7 +35,7 @@ class Piece:
     collection: str
     key: int
     notes: list[tuple[float, float, int]]
-    melody: list[tuple[float, float, int]]   # the top line (the tune itself for monophonic pieces)
+    melody: list[tuple[float, float, int]]  # the top line (the tune itself for monophonic pieces)
 
 
 def is_held_out(piece_id: str) -> bool:
@@ -58,7 +58,8 @@ def _key_of(mode: str | None, tonic_name: str) -> int | None:
 
 
 def chorales() -> list[Piece]:
-    from music21 import corpus, key as m21key
+    from music21 import corpus
+    from music21 import key as m21key
 
     pieces = []
     for path in corpus.chorales.Iterator(returnType="filename"):
@@ -69,13 +70,13 @@ def chorales() -> list[Piece]:
         k = _key_of(found[0].mode, found[0].tonic.name)
         if k is None or not score.parts:
             continue
-        pieces.append(Piece(f"chorale/{Path(str(path)).stem}", "chorales", k, _notes(score),
-                            _notes(score.parts[0])))
+        pieces.append(Piece(f"chorale/{Path(str(path)).stem}", "chorales", k, _notes(score), _notes(score.parts[0])))
     return pieces
 
 
 def _abc_tunes(collection: str, files: list, *, signature_only: bool) -> list[Piece]:
-    from music21 import corpus, key as m21key
+    from music21 import corpus
+    from music21 import key as m21key
 
     pieces = []
     for path in files:
@@ -127,8 +128,10 @@ def load_pieces(cache: str | Path) -> list[Piece]:
     """All pieces, parsed once and cached as JSON at ``cache`` (parsing takes minutes)."""
     cache = Path(cache)
     if cache.exists():
-        return [Piece(**{**d, "notes": [tuple(n) for n in d["notes"]],
-                         "melody": [tuple(n) for n in d["melody"]]}) for d in json.loads(cache.read_text())]
+        return [
+            Piece(**{**d, "notes": [tuple(n) for n in d["notes"]], "melody": [tuple(n) for n in d["melody"]]})
+            for d in json.loads(cache.read_text())
+        ]
     pieces = chorales() + oneills() + essen()
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps([asdict(p) for p in pieces]))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sampledex.models import keys
+
 from . import augment, synth
 from .synth import Note
 
@@ -67,8 +68,14 @@ EVAL_PROGRESSIONS = {
         [(0, "min7"), (6, "maj"), (5, "maj7"), (4, "dom7")],
     ],
 }
-_QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "dom7": (0, 4, 7, 10),
-              "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10)}
+_QUALITIES = {
+    "maj": (0, 4, 7),
+    "min": (0, 3, 7),
+    "dim": (0, 3, 6),
+    "dom7": (0, 4, 7, 10),
+    "maj7": (0, 4, 7, 11),
+    "min7": (0, 3, 7, 10),
+}
 #: General MIDI programs per role: every melodic family (pianos, chromatic percussion, organs, guitars,
 #: strings, ensembles, brass, reeds, pipes, synth leads and pads, ethnic), so timbre does not tell the key
 _MELODIC = tuple(range(0, 32)) + tuple(range(40, 96)) + tuple(range(104, 112))
@@ -98,8 +105,9 @@ def _scale_pitch(key: int, step: int, octave: int) -> int:
     return 12 * (octave + 1 + shift) + keys.tonic_pc(key) + scale[s]
 
 
-def loop_parts(key: int, progression: list, *, bpm: float, bars: int,
-               rng: np.random.Generator) -> dict[str, list[Note]]:
+def loop_parts(
+    key: int, progression: list, *, bpm: float, bars: int, rng: np.random.Generator
+) -> dict[str, list[Note]]:
     """Chords, bass, arpeggio and melody of a bar-exact loop (one chord per bar, 4/4)."""
     beat = 60.0 / bpm
     parts: dict[str, list[Note]] = {"chords": [], "bass": [], "arp": [], "melody": []}
@@ -116,8 +124,9 @@ def loop_parts(key: int, progression: list, *, bpm: float, bars: int,
             parts["bass"].append(Note((t0 + start) * beat, length * beat * 0.9, pitches[0] - 24, 0.8))
         order = pitches + [pitches[0] + 12]
         for i in range(int(4 / arp_step)):
-            parts["arp"].append(Note((t0 + i * arp_step) * beat, arp_step * beat * 0.9,
-                                     order[i % len(order)] + 12, 0.5))
+            parts["arp"].append(
+                Note((t0 + i * arp_step) * beat, arp_step * beat * 0.9, order[i % len(order)] + 12, 0.5)
+            )
         step = 0
         for i in range(8):
             if i % 4 == 0:  # strong beats land on chord tones
@@ -219,15 +228,24 @@ def melody_line(key: int, rng: np.random.Generator, renderers: list) -> np.ndarr
     return synth.normalise(_layer(notes, duration, "bass" if octave == 2 else "melody", rng, renderers))
 
 
-def corpus_audio(notes: list[tuple[float, float, int]], rng: np.random.Generator, renderers: list, *,
-                 max_seconds: float = 12.0, role: str = "melody") -> np.ndarray:
+def corpus_audio(
+    notes: list[tuple[float, float, int]],
+    rng: np.random.Generator,
+    renderers: list,
+    *,
+    max_seconds: float = 12.0,
+    role: str = "melody",
+) -> np.ndarray:
     """Render a corpus piece's notes (quarter-note times) at a random tempo, from a random start."""
     bpm = float(rng.uniform(70, 140))
     beat = 60 / bpm
     starts = sorted({n[0] for n in notes})
     begin = starts[int(rng.integers(max(1, len(starts) // 2)))] if rng.random() < 0.5 else 0.0
-    events = [Note((on - begin) * beat, dur * beat * 0.95, m, 0.75) for on, dur, m in notes
-              if on >= begin and (on - begin) * beat < max_seconds]
+    events = [
+        Note((on - begin) * beat, dur * beat * 0.95, m, 0.75)
+        for on, dur, m in notes
+        if on >= begin and (on - begin) * beat < max_seconds
+    ]
     duration = min(max_seconds, max(e.onset + e.duration for e in events) + 0.3)
     return synth.normalise(_layer(events, duration, role, rng, renderers))
 
@@ -242,8 +260,9 @@ def keyless(rng: np.random.Generator, renderers: list) -> tuple[np.ndarray, str]
     if kind == "hit":
         if renderers and rng.random() < 0.7:
             r = renderers[int(rng.integers(len(renderers)))]
-            return r.render([Note(0, 0.3, int(rng.choice(DRUM_HITS)), 0.9)], 0.3, drums=True,
-                            tail=float(rng.uniform(0.2, 1.5))), kind
+            return r.render(
+                [Note(0, 0.3, int(rng.choice(DRUM_HITS)), 0.9)], 0.3, drums=True, tail=float(rng.uniform(0.2, 1.5))
+            ), kind
         return [synth.kick(SR), synth.snare(SR, rng), synth.hat(SR, rng, duration=0.3)][int(rng.integers(3))], kind
     duration = float(rng.uniform(0.5, 6.0))
     n = int(duration * SR)
@@ -265,8 +284,15 @@ def keyless(rng: np.random.Generator, renderers: list) -> tuple[np.ndarray, str]
     return y.astype(np.float32), kind
 
 
-def example(family: str, seed: int, *, renderers: list, progressions: dict = TRAIN_PROGRESSIONS,
-            piece=None, degrade: bool = True) -> tuple[np.ndarray, int, str]:
+def example(
+    family: str,
+    seed: int,
+    *,
+    renderers: list,
+    progressions: dict = TRAIN_PROGRESSIONS,
+    piece=None,
+    degrade: bool = True,
+) -> tuple[np.ndarray, int, str]:
     """One labelled example of a family, fully determined by ``seed``.
 
     Families: ``loop``, ``stab``, ``melody``, ``corpus`` (a whole piece), ``corpus_melody``
@@ -318,8 +344,10 @@ def write_eval_sets(folder, pieces: list, *, per_set: int = 240, log=print) -> d
     held_out = [p for p in pieces if p.melody]
     plans = {
         "loops": [("loop", EVAL_SEED + i, None) for i in range(per_set)],
-        "melodies": [("corpus_melody", EVAL_SEED + 10**6 + i, held_out[i % len(held_out)])
-                     for i in range(min(per_set, len(held_out)))],
+        "melodies": [
+            ("corpus_melody", EVAL_SEED + 10**6 + i, held_out[i % len(held_out)])
+            for i in range(min(per_set, len(held_out)))
+        ],
         "keyless": [("keyless", EVAL_SEED + 2 * 10**6 + i, None) for i in range(per_set)],
     }
     out = {}
@@ -327,8 +355,7 @@ def write_eval_sets(folder, pieces: list, *, per_set: int = 240, log=print) -> d
         (folder / name).mkdir(parents=True, exist_ok=True)
         rows = []
         for family, seed, piece in jobs:
-            y, label, kind = example(family, seed, renderers=renderers, piece=piece,
-                                     progressions=EVAL_PROGRESSIONS)
+            y, label, kind = example(family, seed, renderers=renderers, piece=piece, progressions=EVAL_PROGRESSIONS)
             file = f"{name}/{kind}_{seed - EVAL_SEED:07d}.flac"
             sf.write(folder / file, y, SR, format="FLAC")
             rows.append((file, "" if label == NO_KEY else keys.KEY_NAMES[label], kind))

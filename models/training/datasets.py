@@ -41,9 +41,18 @@ from sampledex.models import keys
 from sampledex.models.errors import SampledexError
 
 __all__ = [
-    "LabelledFile", "Dataset", "DatasetError", "DatasetWarning",
-    "giantsteps_key", "giantsteps_mtg", "csv_dataset", "load",
-    "GIANTSTEPS_KEY", "GIANTSTEPS_MTG", "MTG_CONFIDENCE", "LAYOUTS",
+    "LabelledFile",
+    "Dataset",
+    "DatasetError",
+    "DatasetWarning",
+    "giantsteps_key",
+    "giantsteps_mtg",
+    "csv_dataset",
+    "load",
+    "GIANTSTEPS_KEY",
+    "GIANTSTEPS_MTG",
+    "MTG_CONFIDENCE",
+    "LAYOUTS",
 ]
 
 #: ``source`` of every file from :func:`giantsteps_key`
@@ -358,8 +367,7 @@ def _read_csv_text(path: str, storage_options: dict | None) -> str:
         raise DatasetError(f"CSV dataset: file {path} not found") from None
 
 
-def csv_dataset(path: str | os.PathLike, *, source: str | None = None,
-                storage_options: dict | None = None) -> Dataset:
+def csv_dataset(path: str | os.PathLike, *, source: str | None = None, storage_options: dict | None = None) -> Dataset:
     """A CSV of labelled audio: header ``path,key``, other columns ignored.
 
     Parameters

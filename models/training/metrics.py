@@ -220,6 +220,7 @@ class KeyReport:
             Every field, plus ``weighting`` (which fifths each score credits) and
             ``confusion_labels``; ``json.dumps(..., allow_nan=False)`` accepts it.
         """
+
         def num(x: float) -> float | None:
             return None if math.isnan(x) else float(x)
 
@@ -255,6 +256,7 @@ class KeyReport:
         str
             Several lines, no trailing newline.
         """
+
         def fmt(x: float) -> str:
             return "  n/a" if math.isnan(x) else f"{x:5.3f}"
 
@@ -272,10 +274,7 @@ class KeyReport:
                 extra = f"   ({self.fifths_up} up, {count - self.fifths_up} down)"
             label = "no estimate" if name == "none" else name
             lines.append(f"  {label:<11} {count:6d}  {fmt(_ratio(count, self.n))}{extra}")
-        lines.append(
-            f"  keyless (no key)  precision {fmt(self.keyless_precision)}"
-            f"  recall {fmt(self.keyless_recall)}"
-        )
+        lines.append(f"  keyless (no key)  precision {fmt(self.keyless_precision)}  recall {fmt(self.keyless_recall)}")
         off = self.confusion.copy()
         np.fill_diagonal(off, 0)
         if top_confusions > 0 and off.any():
@@ -407,9 +406,7 @@ def accuracy_by_confidence(
     ok = np.asarray(correct, dtype=bool)
     conf = np.asarray(confidence, dtype=np.float64)
     if ok.ndim != 1 or conf.ndim != 1 or ok.shape != conf.shape:
-        raise ValueError(
-            f"correct (shape {ok.shape}) and confidence (shape {conf.shape}) must be 1-D of one length"
-        )
+        raise ValueError(f"correct (shape {ok.shape}) and confidence (shape {conf.shape}) must be 1-D of one length")
     if not np.isfinite(conf).all():
         bad = conf[~np.isfinite(conf)][0]
         raise ValueError(f"confidence must be finite; found {bad!r}")

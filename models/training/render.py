@@ -37,8 +37,10 @@ def soundfont_path(name: str) -> Path:
         path = Path(folder) / name
         if path.exists():
             return path
-    raise SoundfontMissing(f"soundfont {name} not found in {SOUNDFONT_DIRS}: run `make setup` "
-                           "(it installs fluid-soundfont-gm, timgm6mb-soundfont, musescore-general-soundfont-small)")
+    raise SoundfontMissing(
+        f"soundfont {name} not found in {SOUNDFONT_DIRS}: run `make setup` "
+        "(it installs fluid-soundfont-gm, timgm6mb-soundfont, musescore-general-soundfont-small)"
+    )
 
 
 class FluidRenderer:
@@ -54,8 +56,9 @@ class FluidRenderer:
             raise SoundfontMissing(f"FluidSynth could not load {soundfont}")
         self.name = soundfont
 
-    def render(self, notes: list[Note], duration: float, *, program: int = 0,
-               drums: bool = False, tail: float = 0.0) -> np.ndarray:
+    def render(
+        self, notes: list[Note], duration: float, *, program: int = 0, drums: bool = False, tail: float = 0.0
+    ) -> np.ndarray:
         """Play ``notes`` on one GM ``program`` (or the drum kit) for ``duration`` + ``tail`` seconds.
 
         Returns

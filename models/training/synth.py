@@ -21,16 +21,16 @@ MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 #: progressions as (scale degree 0..6, chord quality) per chord; the minor ones
 #: use the harmonic-minor dominant (major V) as real minor-key music does
 MAJOR_PROGRESSIONS = (
-    ((0, "maj"), (3, "maj"), (4, "maj"), (0, "maj")),   # I IV V I
-    ((0, "maj"), (5, "min"), (3, "maj"), (4, "maj")),   # I vi IV V
-    ((0, "maj"), (4, "maj"), (5, "min"), (3, "maj")),   # I V vi IV
-    ((0, "maj"), (1, "min"), (4, "maj"), (0, "maj")),   # I ii V I
+    ((0, "maj"), (3, "maj"), (4, "maj"), (0, "maj")),  # I IV V I
+    ((0, "maj"), (5, "min"), (3, "maj"), (4, "maj")),  # I vi IV V
+    ((0, "maj"), (4, "maj"), (5, "min"), (3, "maj")),  # I V vi IV
+    ((0, "maj"), (1, "min"), (4, "maj"), (0, "maj")),  # I ii V I
 )
 MINOR_PROGRESSIONS = (
-    ((0, "min"), (3, "min"), (4, "maj"), (0, "min")),   # i iv V i
-    ((0, "min"), (5, "maj"), (2, "maj"), (4, "maj")),   # i VI III V
-    ((0, "min"), (6, "maj"), (5, "maj"), (4, "maj")),   # i VII VI V
-    ((0, "min"), (3, "min"), (6, "maj"), (0, "min")),   # i iv VII i
+    ((0, "min"), (3, "min"), (4, "maj"), (0, "min")),  # i iv V i
+    ((0, "min"), (5, "maj"), (2, "maj"), (4, "maj")),  # i VI III V
+    ((0, "min"), (6, "maj"), (5, "maj"), (4, "maj")),  # i VII VI V
+    ((0, "min"), (3, "min"), (6, "maj"), (0, "min")),  # i iv VII i
 )
 _TRIADS = {"maj": (0, 4, 7), "min": (0, 3, 7)}
 WAVES = ("sine", "triangle", "saw", "square", "fm")
@@ -51,20 +51,21 @@ def midi_to_hz(midi: float | np.ndarray) -> float | np.ndarray:
     return 440.0 * 2.0 ** ((np.asarray(midi, dtype=float) - 69.0) / 12.0)
 
 
-def adsr(n: int, sr: int, *, attack: float = 0.01, decay: float = 0.1,
-         sustain: float = 0.7, release: float = 0.05) -> np.ndarray:
+def adsr(
+    n: int, sr: int, *, attack: float = 0.01, decay: float = 0.1, sustain: float = 0.7, release: float = 0.05
+) -> np.ndarray:
     """Attack–decay–sustain–release envelope over ``n`` samples; times in seconds."""
     t = np.arange(n) / sr
-    env = np.where(t < attack, t / max(attack, 1e-6),
-                   sustain + (1 - sustain) * np.exp(-(t - attack) / max(decay, 1e-6)))
+    env = np.where(
+        t < attack, t / max(attack, 1e-6), sustain + (1 - sustain) * np.exp(-(t - attack) / max(decay, 1e-6))
+    )
     tail = int(min(release * sr, n))
     if tail:
-        env[n - tail:] *= np.linspace(1.0, 0.0, tail)
+        env[n - tail :] *= np.linspace(1.0, 0.0, tail)
     return env.astype(np.float32)
 
 
-def tone(freq: float, duration: float, sr: int, *, wave: str = "saw",
-         max_harmonics: int = 10) -> np.ndarray:
+def tone(freq: float, duration: float, sr: int, *, wave: str = "saw", max_harmonics: int = 10) -> np.ndarray:
     """A band-limited periodic tone (no envelope).
 
     Parameters
@@ -105,8 +106,7 @@ def tone(freq: float, duration: float, sr: int, *, wave: str = "saw",
     return (y / peak if peak > 0 else y).astype(np.float32)
 
 
-def render(notes: list[Note], duration: float, sr: int, *, wave: str = "saw",
-           release: float = 0.05) -> np.ndarray:
+def render(notes: list[Note], duration: float, sr: int, *, wave: str = "saw", release: float = 0.05) -> np.ndarray:
     """Mix note events into one signal of ``duration`` seconds, peak-normalised to 0.9."""
     out = np.zeros(int(round(duration * sr)), dtype=np.float32)
     for note in notes:
@@ -139,8 +139,9 @@ def chord_notes(key_index: int, degree: int, quality: str, *, octave: int = 4) -
     return [root - 12] + [root + i for i in _TRIADS[quality]]
 
 
-def progression_notes(key_index: int, *, bpm: float, bars: int, rng: np.random.Generator,
-                      octave: int = 4, progression: int | None = None) -> list[Note]:
+def progression_notes(
+    key_index: int, *, bpm: float, bars: int, rng: np.random.Generator, octave: int = 4, progression: int | None = None
+) -> list[Note]:
     """A typical chord progression of the key, one chord per bar (4/4), looping.
 
     ``progression`` picks one of :data:`MAJOR_PROGRESSIONS` / :data:`MINOR_PROGRESSIONS`
@@ -157,8 +158,7 @@ def progression_notes(key_index: int, *, bpm: float, bars: int, rng: np.random.G
     return notes
 
 
-def melody_notes(key_index: int, *, bpm: float, bars: int, rng: np.random.Generator,
-                 octave: int = 5) -> list[Note]:
+def melody_notes(key_index: int, *, bpm: float, bars: int, rng: np.random.Generator, octave: int = 5) -> list[Note]:
     """A stepwise eighth-note melody in the key that starts and ends on the tonic."""
     scale = scale_of(key_index)
     tonic_midi = 12 * (octave + 1) + keys.tonic_pc(key_index)
@@ -176,22 +176,31 @@ def melody_notes(key_index: int, *, bpm: float, bars: int, rng: np.random.Genera
     return notes
 
 
-def tonal_loop(key_index: int, *, bpm: float, bars: int, sr: int, rng: np.random.Generator,
-               wave: str | None = None, with_melody: bool = True,
-               progression: int | None = None) -> np.ndarray:
+def tonal_loop(
+    key_index: int,
+    *,
+    bpm: float,
+    bars: int,
+    sr: int,
+    rng: np.random.Generator,
+    wave: str | None = None,
+    with_melody: bool = True,
+    progression: int | None = None,
+) -> np.ndarray:
     """A bar-exact loop: chords in the key, optionally with a melody on top."""
     wave = wave or str(rng.choice(WAVES))
     duration = bars * 240.0 / bpm
-    y = render(progression_notes(key_index, bpm=bpm, bars=bars, rng=rng, progression=progression),
-               duration, sr, wave=wave)
+    y = render(
+        progression_notes(key_index, bpm=bpm, bars=bars, rng=rng, progression=progression), duration, sr, wave=wave
+    )
     if with_melody:
-        y = y + 0.6 * render(melody_notes(key_index, bpm=bpm, bars=bars, rng=rng), duration, sr,
-                             wave="triangle")
+        y = y + 0.6 * render(melody_notes(key_index, bpm=bpm, bars=bars, rng=rng), duration, sr, wave="triangle")
     return normalise(y)
 
 
-def chord_stab(key_index: int, *, duration: float, sr: int, rng: np.random.Generator,
-               wave: str | None = None) -> np.ndarray:
+def chord_stab(
+    key_index: int, *, duration: float, sr: int, rng: np.random.Generator, wave: str | None = None
+) -> np.ndarray:
     """A one-shot tonic chord of the key with a short decay."""
     wave = wave or str(rng.choice(WAVES))
     quality = "min" if keys.is_minor(key_index) else "maj"

@@ -26,11 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from sampledex.models import frontend, keys
+
 from . import datagen, metrics
 
-CROP_FRAMES = 32           # 6.4 s windows in training; inference takes any length
+CROP_FRAMES = 32  # 6.4 s windows in training; inference takes any length
 KEYLESS_SHIFTS = 4
-VALIDATION_EVERY = 10      # every tenth base example is validation
+VALIDATION_EVERY = 10  # every tenth base example is validation
 VAL_SHIFTS = (0, 5, -4)
 
 #: how many base examples of each family the synthetic set renders
@@ -41,31 +42,35 @@ DEFAULT_MIX = {"loop": 4000, "stab": 800, "melody": 1000, "corpus": 600, "corpus
 class FeatureSet:
     """Margin spectrograms of variable length, packed: example ``i`` is ``spec[offsets[i]:offsets[i+1]].T``."""
 
-    spec: np.ndarray      # [total_frames, NUM_BINS + 2 * MARGIN_BINS] float16
-    offsets: np.ndarray   # [n + 1] int64
-    labels: np.ndarray    # [n] int64, 0..23 or NO_KEY
-    kinds: np.ndarray     # [n] str
+    spec: np.ndarray  # [total_frames, NUM_BINS + 2 * MARGIN_BINS] float16
+    offsets: np.ndarray  # [n + 1] int64
+    labels: np.ndarray  # [n] int64, 0..23 or NO_KEY
+    kinds: np.ndarray  # [n] str
 
     def __len__(self) -> int:
         return self.labels.size
 
     def example(self, i: int) -> np.ndarray:
-        return self.spec[self.offsets[i]:self.offsets[i + 1]].T.astype(np.float32)
+        return self.spec[self.offsets[i] : self.offsets[i + 1]].T.astype(np.float32)
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(path, spec=self.spec, offsets=self.offsets, labels=self.labels, kinds=self.kinds)
 
     @classmethod
-    def load(cls, path: str | Path) -> "FeatureSet":
+    def load(cls, path: str | Path) -> FeatureSet:
         with np.load(path, allow_pickle=False) as z:
             return cls(z["spec"], z["offsets"], z["labels"], z["kinds"])
 
     @classmethod
-    def pack(cls, items: list[tuple[np.ndarray, int, str]]) -> "FeatureSet":
+    def pack(cls, items: list[tuple[np.ndarray, int, str]]) -> FeatureSet:
         specs = [s.T.astype(np.float16) for s, _, _ in items]
         offsets = np.concatenate([[0], np.cumsum([s.shape[0] for s in specs])]).astype(np.int64)
-        return cls(np.concatenate(specs), offsets, np.array([l for _, l, _ in items], dtype=np.int64),
-                   np.array([k for _, _, k in items]))
+        return cls(
+            np.concatenate(specs),
+            offsets,
+            np.array([label for _, label, _ in items], dtype=np.int64),
+            np.array([k for _, _, k in items]),
+        )
 
 
 def margin_spectrogram(y: np.ndarray) -> np.ndarray:
@@ -105,9 +110,15 @@ def synthetic_jobs(mix: dict[str, int], pieces: list, *, seed: int) -> list[tupl
     return jobs
 
 
-def build_synthetic(path: str | Path, *, mix: dict[str, int] = DEFAULT_MIX, seed: int = 0,
-                    processes: int = 2, corpus_cache: str | Path = "data/corpus.json",
-                    log=print) -> FeatureSet:
+def build_synthetic(
+    path: str | Path,
+    *,
+    mix: dict[str, int] = DEFAULT_MIX,
+    seed: int = 0,
+    processes: int = 2,
+    corpus_cache: str | Path = "data/corpus.json",
+    log=print,
+) -> FeatureSet:
     """Render the synthetic training set and save its features at ``path`` (reused if present)."""
     from . import corpus
 
@@ -136,13 +147,13 @@ def features_from_audio(items: Iterable[tuple[np.ndarray, int | None, str]], *, 
     The caller decodes (``sampledex train`` does it with the pipeline's own
     loader, so that training sees what inference sees); ``None`` is "no key".
     """
-    packed = [(margin_spectrogram(y), datagen.NO_KEY if key is None else key, source)
-              for y, key, source in items]
+    packed = [(margin_spectrogram(y), datagen.NO_KEY if key is None else key, source) for y, key, source in items]
     log(f"decoded {len(packed)} labelled files")
     return FeatureSet.pack(packed)
 
 
 # -- batches ---------------------------------------------------------------------------
+
 
 def shift_label(label: int, semitones: int) -> int:
     """The label of an example transposed by ``semitones``."""
@@ -154,7 +165,7 @@ def shift_label(label: int, semitones: int) -> int:
 def _crop_time(S: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
     if S.shape[1] >= frames:
         start = int(rng.integers(0, S.shape[1] - frames + 1))
-        return S[:, start:start + frames]
+        return S[:, start : start + frames]
     reps = -(-frames // max(S.shape[1], 1))  # short one-shots are tiled, as a loop repeats
     return np.tile(S, (1, reps))[:, :frames] if S.shape[1] else np.zeros((S.shape[0], frames), np.float32)
 
@@ -171,16 +182,21 @@ def spec_augment(S: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         width = int(rng.integers(2, 13))
         start = int(rng.integers(0, S.shape[0] - width))
-        S[start:start + width] = 0
+        S[start : start + width] = 0
     if rng.random() < 0.3 and S.shape[1] > 8:
         width = int(rng.integers(1, 5))
         start = int(rng.integers(0, S.shape[1] - width))
-        S[:, start:start + width] = 0
+        S[:, start : start + width] = 0
     return S
 
 
-def batch(features: FeatureSet, items: list[tuple[int, int]], rng: np.random.Generator,
-          frames: int = CROP_FRAMES, augment: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def batch(
+    features: FeatureSet,
+    items: list[tuple[int, int]],
+    rng: np.random.Generator,
+    frames: int = CROP_FRAMES,
+    augment: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Inputs [B, 1, NUM_BINS, frames] and labels [B] for (example, semitone shift) pairs."""
     from sampledex.models.cnn import standardise
 
@@ -206,6 +222,7 @@ def epoch_items(features: FeatureSet, indices: np.ndarray, rng: np.random.Genera
 
 
 # -- the training loop -----------------------------------------------------------------
+
 
 def split(n: int) -> tuple[np.ndarray, np.ndarray]:
     idx = np.arange(n)
@@ -238,8 +255,7 @@ def validate(net, features: FeatureSet, indices: np.ndarray) -> Validation:
                 label = shift_label(int(features.labels[i]), s)
                 losses.append(float(torch.nn.functional.cross_entropy(logits, torch.tensor([label]))))
                 best = int(logits.argmax())
-                pairs.append((None if label == datagen.NO_KEY else label,
-                              None if best == datagen.NO_KEY else best))
+                pairs.append((None if label == datagen.NO_KEY else label, None if best == datagen.NO_KEY else best))
                 probabilities.append(torch.softmax(logits, dim=1)[0].numpy())
                 labels.append(label)
     return Validation(metrics.evaluate(pairs), float(np.mean(losses)), np.array(probabilities), np.array(labels))
@@ -255,26 +271,48 @@ def plot(history: list[dict], report: metrics.KeyReport, out: Path) -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     a.plot(epochs, [h["train_loss"] for h in history], label="train loss")
     a.plot(epochs, [h["val_loss"] for h in history], label="validation loss")
-    a.set_xlabel("epoch"); a.legend(); a.grid(alpha=0.3)
+    a.set_xlabel("epoch")
+    a.legend()
+    a.grid(alpha=0.3)
     b.plot(epochs, [h["train_acc"] for h in history], label="train accuracy")
     b.plot(epochs, [h["val_acc"] for h in history], label="validation accuracy")
     b.plot(epochs, [h["val_mirex"] for h in history], label="validation MIREX score")
     b.plot(epochs, [h["val_relative_err"] for h in history], label="relative-key error rate")
-    b.set_xlabel("epoch"); b.set_ylim(0, 1); b.legend(); b.grid(alpha=0.3)
+    b.set_xlabel("epoch")
+    b.set_ylim(0, 1)
+    b.legend()
+    b.grid(alpha=0.3)
     fig.suptitle("key CNN learning curve")
-    fig.tight_layout(); fig.savefig(out / "learning_curve.png", dpi=100); plt.close(fig)
+    fig.tight_layout()
+    fig.savefig(out / "learning_curve.png", dpi=100)
+    plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(8, 7))
     cm = report.confusion.astype(float)
     ax.imshow(cm / np.maximum(cm.sum(axis=1, keepdims=True), 1), cmap="viridis")
     labels = [k.replace(" major", "").replace(" minor", "m") for k in keys.KEY_NAMES] + ["none"]
-    ax.set_xticks(range(25), labels, rotation=90, fontsize=7); ax.set_yticks(range(25), labels, fontsize=7)
-    ax.set_xlabel("estimate"); ax.set_ylabel("reference"); ax.set_title("validation confusion (row-normalised)")
-    fig.tight_layout(); fig.savefig(out / "confusion.png", dpi=100); plt.close(fig)
+    ax.set_xticks(range(25), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(25), labels, fontsize=7)
+    ax.set_xlabel("estimate")
+    ax.set_ylabel("reference")
+    ax.set_title("validation confusion (row-normalised)")
+    fig.tight_layout()
+    fig.savefig(out / "confusion.png", dpi=100)
+    plt.close(fig)
 
 
-def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size: int = 64, lr: float = 3e-3,
-          seed: int = 0, threads: int | None = None, max_steps: int | None = None, log=print) -> Path:
+def train(
+    features: FeatureSet,
+    out: str | Path,
+    *,
+    epochs: int = 6,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    threads: int | None = None,
+    max_steps: int | None = None,
+    log=print,
+) -> Path:
     """Train (or resume) and write ``out/keycnn.npz`` (the best validation MIREX epoch's weights).
 
     ``max_steps`` caps the steps per epoch (tests train a few steps).
@@ -295,13 +333,16 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        net.load_state_dict(state["net"]); optimiser.load_state_dict(state["optimiser"])
+        net.load_state_dict(state["net"])
+        optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
         history, best = state["history"], state["best"]
         log(f"resuming after epoch {len(history)} from {checkpoint}")
     train_idx, val_idx = split(len(features))
-    log(f"{len(train_idx)} training and {len(val_idx)} validation examples; "
-        f"{sum(p.numel() for p in net.parameters())} parameters")
+    log(
+        f"{len(train_idx)} training and {len(val_idx)} validation examples; "
+        f"{sum(p.numel() for p in net.parameters())} parameters"
+    )
     for epoch in range(len(history) + 1, epochs + 1):
         rng = np.random.default_rng([seed, epoch])
         items = epoch_items(features, train_idx, rng)
@@ -310,7 +351,7 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
         net.train()
         t0, losses, correct, seen = time.perf_counter(), [], 0, 0
         for start in range(0, len(items), batch_size):
-            xs, ys = batch(features, items[start:start + batch_size], rng)
+            xs, ys = batch(features, items[start : start + batch_size], rng)
             x, y = torch.from_numpy(xs), torch.from_numpy(ys)
             logits = net(x)
             loss = torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.05)
@@ -323,31 +364,51 @@ def train(features: FeatureSet, out: str | Path, *, epochs: int = 6, batch_size:
         scheduler.step()
         validation = validate(net, features, val_idx)
         report, val_loss = validation.report, validation.loss
-        row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "train_acc": correct / max(seen, 1),
-               "val_loss": val_loss, "val_acc": report.accuracy, "val_mirex": report.mirex,
-               "val_relative_err": report.relative_error_rate,
-               "val_keyless_recall": report.keyless_recall, "seconds": time.perf_counter() - t0}
+        row = {
+            "epoch": epoch,
+            "train_loss": float(np.mean(losses)),
+            "train_acc": correct / max(seen, 1),
+            "val_loss": val_loss,
+            "val_acc": report.accuracy,
+            "val_mirex": report.mirex,
+            "val_relative_err": report.relative_error_rate,
+            "val_keyless_recall": report.keyless_recall,
+            "seconds": time.perf_counter() - t0,
+        }
         history.append(row)
-        log(f"epoch {epoch:3d}/{epochs}  loss {row['train_loss']:.3f}  train acc {row['train_acc']:.3f}  "
+        log(
+            f"epoch {epoch:3d}/{epochs}  loss {row['train_loss']:.3f}  train acc {row['train_acc']:.3f}  "
             f"val acc {row['val_acc']:.3f}  MIREX {row['val_mirex']:.3f}  relative err "
             f"{row['val_relative_err']:.3f}  keyless recall {row['val_keyless_recall']:.2f}  "
-            f"({row['seconds']:.0f} s)")
+            f"({row['seconds']:.0f} s)"
+        )
         if report.mirex > best:
             best = report.mirex
             ratio = choose_no_key_ratio(validation.probabilities, validation.labels)
             save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio)
-            log(f"best so far: weights -> {out / 'keycnn.npz'}, \"no key\" ratio {ratio}")
+            log(f'best so far: weights -> {out / "keycnn.npz"}, "no key" ratio {ratio}')
         with open(out / "history.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(row))
-            writer.writeheader(); writer.writerows(history)
+            writer.writeheader()
+            writer.writerows(history)
         plot(history, report, out)
         tmp = out / "checkpoint.pt.tmp"
-        torch.save({"net": net.state_dict(), "optimiser": optimiser.state_dict(),
-                    "scheduler": scheduler.state_dict(), "history": history, "best": best}, tmp)
+        torch.save(
+            {
+                "net": net.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "history": history,
+                "best": best,
+            },
+            tmp,
+        )
         os.replace(tmp, checkpoint)
         (out / "last_report.json").write_text(json.dumps(report.as_dict(), indent=1))
     weights = out / "keycnn.npz"
     if not weights.exists():
-        raise WeightsError(f"{weights} was never written: {out} holds a run from a version that saved "
-                                "torch .pt weights; train into a new --out")
+        raise WeightsError(
+            f"{weights} was never written: {out} holds a run from a version that saved "
+            "torch .pt weights; train into a new --out"
+        )
     return weights

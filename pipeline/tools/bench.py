@@ -15,7 +15,9 @@ import time
 import fsspec
 from threadpoolctl import threadpool_limits
 
-from sampledex.pipeline import analyze, catalog as catalog_mod, run, sources
+from sampledex.pipeline import analyze, run, sources
+from sampledex.pipeline import catalog as catalog_mod
+
 from . import demo
 
 
@@ -79,10 +81,20 @@ def bench_method(folder: str, method: str, workers: int | None) -> dict[str, flo
     loop_fps = n / loop_s
     rows = [
         ("single-process loop", loop_s, n / loop_s, loop_audio / loop_s, 1.0),
-        ("sampledex index, end to end", end_to_end_s, files / end_to_end_s,
-         audio_s / end_to_end_s, files / end_to_end_s / loop_fps),
-        ("sampledex index, workers up", summary.analysis_s, summary.analysis_files_per_s,
-         audio_s / summary.analysis_s, summary.analysis_files_per_s / loop_fps),
+        (
+            "sampledex index, end to end",
+            end_to_end_s,
+            files / end_to_end_s,
+            audio_s / end_to_end_s,
+            files / end_to_end_s / loop_fps,
+        ),
+        (
+            "sampledex index, workers up",
+            summary.analysis_s,
+            summary.analysis_files_per_s,
+            audio_s / summary.analysis_s,
+            summary.analysis_files_per_s / loop_fps,
+        ),
     ]
     print(f"\nkey method {method}")
     print(f"{'':30s} {'seconds':>8s} {'files/s':>8s} {'audio-s/s':>10s} {'vs loop':>8s}")
@@ -99,22 +111,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folder", default="bench-library")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--key-method", nargs="+", default=[analyze.DEFAULT_KEY_METHOD], choices=analyze.KEY_METHODS,
-                        help="one or more; with several, each is compared with the first, measured in this run")
+    parser.add_argument(
+        "--key-method",
+        nargs="+",
+        default=[analyze.DEFAULT_KEY_METHOD],
+        choices=analyze.KEY_METHODS,
+        help="one or more; with several, each is compared with the first, measured in this run",
+    )
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     folder = str(demo.write_library(args.folder, demo.bench_specs(args.files, seed=args.seed)))
-    print(f"library: {args.files} files in {folder} (ready in {time.perf_counter() - t0:.1f} s); "
-          f"{os.cpu_count()} cores; key methods {', '.join(args.key_method)}")
+    print(
+        f"library: {args.files} files in {folder} (ready in {time.perf_counter() - t0:.1f} s); "
+        f"{os.cpu_count()} cores; key methods {', '.join(args.key_method)}"
+    )
     figures = {method: bench_method(folder, method, args.workers) for method in args.key_method}
     base = args.key_method[0]
     for method in args.key_method[1:]:
-        print(f"\n{method} against {base}, files/s: " + ", ".join(
-            f"{name} {figures[method][name]:.1f} / {figures[base][name]:.1f} = {figures[method][name] / figures[base][name]:.2f}x"
-            for name in ("loop", "end to end", "workers up")))
-    print(f"(this process: the single-process loops, then the Dask clients: "
-          f"peak RSS {peak_rss_kib() / 1024:.0f} MiB)")
+        print(
+            f"\n{method} against {base}, files/s: "
+            + ", ".join(
+                f"{name} {figures[method][name]:.1f} / {figures[base][name]:.1f} = "
+                f"{figures[method][name] / figures[base][name]:.2f}x"
+                for name in ("loop", "end to end", "workers up")
+            )
+        )
+    print(f"(this process: the single-process loops, then the Dask clients: peak RSS {peak_rss_kib() / 1024:.0f} MiB)")
 
 
 if __name__ == "__main__":

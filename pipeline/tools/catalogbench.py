@@ -21,7 +21,8 @@ import numpy as np
 import pyarrow as pa
 
 from sampledex.models import keys
-from sampledex.pipeline import catalog as catalog_mod, schema
+from sampledex.pipeline import catalog as catalog_mod
+from sampledex.pipeline import schema
 
 SEARCH = ["--key", "Am", "--compatible", "--bpm", "120:128", "--limit", "50"]
 
@@ -48,17 +49,27 @@ def fake_rows(n: int, *, seed: int, start: int = 0, stamp: str = "2026-01-01") -
         "channels": np.full(n, 2),
         "duration_s": rng.uniform(0.2, 16, n),
         "kind": np.where(loop, "loop", "one-shot"),
-        "key": np.where(keyed, names, None),
-        "key_confidence": np.where(keyed, rng.uniform(0.3, 1.0, n), None),
-        "camelot": np.where(keyed, codes, None),
-        "bpm": np.where(loop, rng.choice([90, 120, 124, 128, 140, 150, 174], n) + rng.normal(0, 0.3, n), None),
+        "key": [k if has else None for k, has in zip(names, keyed)],
+        "key_confidence": [c if has else None for c, has in zip(rng.uniform(0.3, 1.0, n), keyed)],
+        "camelot": [c if has else None for c, has in zip(codes, keyed)],
+        "bpm": [
+            b if is_loop else None
+            for b, is_loop in zip(rng.choice([90, 120, 124, 128, 140, 150, 174], n) + rng.normal(0, 0.3, n), loop)
+        ],
         "loudness_lufs": rng.uniform(-30, -6, n),
         "peak_dbfs": rng.uniform(-12, 0, n),
         "analysis_version": ["f2+cnn-bench"] * n,
         "indexed_at": when,
     }
-    return pa.table({f.name: (pa.array(values[f.name], type=f.type, from_pandas=True) if f.name in values
-                              else pa.nulls(n, f.type)) for f in schema.SAMPLES}, schema=schema.SAMPLES)
+    return pa.table(
+        {
+            f.name: (
+                pa.array(values[f.name], type=f.type, from_pandas=True) if f.name in values else pa.nulls(n, f.type)
+            )
+            for f in schema.SAMPLES
+        },
+        schema=schema.SAMPLES,
+    )
 
 
 def build(catalog: catalog_mod.Catalog, rows: int, parts: int) -> None:
@@ -91,8 +102,10 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         build(catalog, args.rows, args.parts)
         size_mb = sum(p.stat().st_size for p in catalog.root.rglob("*.parquet")) / 2**20
-        print(f"catalog: {args.rows:,} rows in {args.parts} parts, {size_mb:.0f} MB, written in "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(
+            f"catalog: {args.rows:,} rows in {args.parts} parts, {size_mb:.0f} MB, written in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
         search_args = cli.build_parser().parse_args(["search", *SEARCH, "--catalog", str(catalog.root)])
 
         def search(con) -> list:
@@ -104,18 +117,29 @@ def main(argv: list[str] | None = None) -> None:
             figures = {
                 "search, in-process": median_s(lambda: search(con), args.repeats),
                 "GROUP BY key, in-process": median_s(
-                    lambda: con.sql("SELECT key, count(*) FROM samples GROUP BY key").fetchall(), args.repeats),
+                    lambda: con.sql("SELECT key, count(*) FROM samples GROUP BY key").fetchall(), args.repeats
+                ),
             }
             if not command_line:
                 return figures
             return {
                 **figures,
-                "search, command line": median_s(lambda: subprocess.run(
-                    [sampledex, "search", *SEARCH, "--catalog", str(catalog.root)], check=True,
-                    stdout=subprocess.DEVNULL), args.repeats),
-                "query 'SELECT 1', command line": median_s(lambda: subprocess.run(
-                    [sampledex, "query", "SELECT 1", "--catalog", str(catalog.root)], check=True,
-                    stdout=subprocess.DEVNULL), args.repeats),
+                "search, command line": median_s(
+                    lambda: subprocess.run(
+                        [sampledex, "search", *SEARCH, "--catalog", str(catalog.root)],
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                    ),
+                    args.repeats,
+                ),
+                "query 'SELECT 1', command line": median_s(
+                    lambda: subprocess.run(
+                        [sampledex, "query", "SELECT 1", "--catalog", str(catalog.root)],
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                    ),
+                    args.repeats,
+                ),
             }
 
         figures = {f"{k}, {args.parts} parts, not compacted": v for k, v in results(command_line=False).items()}
@@ -125,16 +149,19 @@ def main(argv: list[str] | None = None) -> None:
         figures["compaction of 1,000,000 rows"] = time.perf_counter() - t0
         figures.update({f"{k}, compacted": v for k, v in results().items()})
         changed = fake_rows(10_000, seed=999, start=0, stamp="2026-02-01")
-        removed = pa.table({"path": [f"/library/pack{i // 500:05d}/sample_{i:07d}.wav"
-                                     for i in range(500_000, 501_000)],
-                            "removed_at": pa.array(np.full(1000, np.datetime64("2026-02-01"), "datetime64[us]"))})
+        removed = pa.table(
+            {
+                "path": [f"/library/pack{i // 500:05d}/sample_{i:07d}.wav" for i in range(500_000, 501_000)],
+                "removed_at": pa.array(np.full(1000, np.datetime64("2026-02-01"), "datetime64[us]")),
+            }
+        )
         t0 = time.perf_counter()
         with catalog.lock():
             catalog.write("samples", changed, "part-changed")
             catalog.write("removals", removed.cast(schema.REMOVALS), "removed-bench")
         figures["commit of 10,000 changed + 1,000 deleted rows"] = time.perf_counter() - t0
         figures.update({f"{k}, base + that delta": v for k, v in results().items()})
-        count = catalog.connect().execute("SELECT count(*) FROM samples").fetchone()[0]
+        count = catalog_mod.scalar(catalog.connect(), "SELECT count(*) FROM samples")
         print(f"rows visible at the end: {count:,} (expected {args.rows - 1000:,})")
         for name, seconds in figures.items():
             print(f"{name:55s} {seconds:8.3f} s")

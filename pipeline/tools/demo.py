@@ -36,14 +36,14 @@ class SampleSpec:
     """What one file of a library holds and how it is encoded."""
 
     name: str
-    kind: str            # one of KINDS
-    key: str | None      # canonical key, None for drums
+    kind: str  # one of KINDS
+    key: str | None  # canonical key, None for drums
     bpm: float | None
-    bars: int | None     # loop length in 4/4 bars
-    root: str | None     # note name of a single note, e.g. 'C#3'
+    bars: int | None  # loop length in 4/4 bars
+    root: str | None  # note name of a single note, e.g. 'C#3'
     sample_rate: int
     channels: int
-    encoding: str        # a key of ENCODINGS
+    encoding: str  # a key of ENCODINGS
     seed: int
 
     @property
@@ -57,8 +57,16 @@ def note_name(midi: int) -> str:
     return f"{names[midi % 12]}{midi // 12 - 1}"
 
 
-def _spec(i: int, kind: str, rng: np.random.Generator, *, encodings: tuple[str, ...],
-          rates: tuple[int, ...], max_seconds: float, key: str | None) -> SampleSpec:
+def _spec(
+    i: int,
+    kind: str,
+    rng: np.random.Generator,
+    *,
+    encodings: tuple[str, ...],
+    rates: tuple[int, ...],
+    max_seconds: float,
+    key: str | None,
+) -> SampleSpec:
     bpm = bars = root = None
     if kind in ("tonal_loop", "chord_stab"):
         key = key or keys.KEY_NAMES[int(rng.integers(24))]
@@ -75,16 +83,31 @@ def _spec(i: int, kind: str, rng: np.random.Generator, *, encodings: tuple[str, 
     label = key.replace(" ", "-") if key else root or "drums"
     tempo = f"_{bpm:g}bpm" if bpm else ""
     encoding = str(rng.choice(encodings))
-    spec = SampleSpec(name="", kind=kind, key=key, bpm=bpm, bars=bars, root=root,
-                      sample_rate=int(rng.choice(rates)), channels=int(rng.choice([1, 2])),
-                      encoding=encoding, seed=int(rng.integers(2**31)))
+    spec = SampleSpec(
+        name="",
+        kind=kind,
+        key=key,
+        bpm=bpm,
+        bars=bars,
+        root=root,
+        sample_rate=int(rng.choice(rates)),
+        channels=int(rng.choice([1, 2])),
+        encoding=encoding,
+        seed=int(rng.integers(2**31)),
+    )
     name = f"{kind}_{label}{tempo}_{i:04d}.{spec.extension}"
     return SampleSpec(**{**asdict(spec), "name": name})
 
 
-def library_specs(n: int, *, seed: int = 0, encodings: tuple[str, ...] = tuple(ENCODINGS),
-                  rates: tuple[int, ...] = (44100, 48000), max_seconds: float = 10.0,
-                  key_order: tuple[str, ...] = ()) -> list[SampleSpec]:
+def library_specs(
+    n: int,
+    *,
+    seed: int = 0,
+    encodings: tuple[str, ...] = tuple(ENCODINGS),
+    rates: tuple[int, ...] = (44100, 48000),
+    max_seconds: float = 10.0,
+    key_order: tuple[str, ...] = (),
+) -> list[SampleSpec]:
     """``n`` sample specs cycling through the kinds, with seeded keys, tempi and encodings.
 
     ``key_order`` fixes the keys of the tonal loops (in turn); otherwise keys are drawn.
@@ -99,8 +122,18 @@ def library_specs(n: int, *, seed: int = 0, encodings: tuple[str, ...] = tuple(E
 
 
 #: the demo's loops start round the Camelot wheel at A minor, so the README's search finds some
-DEMO_KEYS = ("A minor", "C major", "E minor", "D minor", "G major", "F major",
-             "B minor", "Bb major", "F# minor", "Eb major")
+DEMO_KEYS = (
+    "A minor",
+    "C major",
+    "E minor",
+    "D minor",
+    "G major",
+    "F major",
+    "B minor",
+    "Bb major",
+    "F# minor",
+    "Eb major",
+)
 
 
 def demo_specs() -> list[SampleSpec]:
@@ -129,8 +162,7 @@ def render_spec(spec: SampleSpec) -> np.ndarray:
     elif spec.kind == "note":
         assert spec.root, spec
         midi = _midi(spec.root)
-        y = synth.single_note(midi, duration=float(rng.uniform(0.3, 2.0)), sr=sr,
-                              wave=str(rng.choice(synth.WAVES)))
+        y = synth.single_note(midi, duration=float(rng.uniform(0.3, 2.0)), sr=sr, wave=str(rng.choice(synth.WAVES)))
     else:
         hit = int(rng.integers(3))
         y = [synth.kick(sr), synth.snare(sr, rng, duration=0.3), synth.hat(sr, rng, duration=0.3)][hit]
@@ -144,7 +176,7 @@ def render_spec(spec: SampleSpec) -> np.ndarray:
 
 def _midi(note: str) -> int:
     names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-    pitch, octave = note.rstrip("-0123456789"), int(note[len(note.rstrip("-0123456789")):])
+    pitch, octave = note.rstrip("-0123456789"), int(note[len(note.rstrip("-0123456789")) :])
     return names.index(pitch) + 12 * (octave + 1)
 
 

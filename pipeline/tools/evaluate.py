@@ -12,7 +12,6 @@ import numpy as np
 
 from sampledex.models import keys
 from sampledex.models.training import datasets, metrics
-
 from sampledex.pipeline import analyze, decode
 
 
@@ -22,17 +21,24 @@ class Evaluation:
     method: str
     report: metrics.KeyReport
     deciles: list
-    results: list[tuple[str, int | None, int | None, float]]   # path, reference, estimate, confidence
+    results: list[tuple[str, int | None, int | None, float]]  # path, reference, estimate, confidence
     failed: list[tuple[str, str]]
 
     def as_dict(self) -> dict:
-        return {"dataset": self.dataset, "method": self.method, **self.report.as_dict(),
-                "accuracy_by_confidence": [b._asdict() for b in self.deciles],
-                "failed": [{"path": p, "error": e} for p, e in self.failed]}
+        return {
+            "dataset": self.dataset,
+            "method": self.method,
+            **self.report.as_dict(),
+            "accuracy_by_confidence": [b._asdict() for b in self.deciles],
+            "failed": [{"path": p, "error": e} for p, e in self.failed],
+        }
 
     def text(self) -> str:
-        lines = [f"{self.dataset}: {len(self.results)} files, method {self.method}", self.report.text(),
-                 "accuracy by confidence decile (tonal references):"]
+        lines = [
+            f"{self.dataset}: {len(self.results)} files, method {self.method}",
+            self.report.text(),
+            "accuracy by confidence decile (tonal references):",
+        ]
         lines += [f"  {b.lo:.2f}–{b.hi:.2f}  n={b.n:4d}  accuracy {b.accuracy:.2f}" for b in self.deciles]
         lines += [f"  failed: {p}: {e}" for p, e in self.failed]
         return "\n".join(lines)
@@ -47,7 +53,7 @@ def evaluate(spec: str, method: str = analyze.DEFAULT_KEY_METHOD, *, progress=No
     """Evaluate ``method`` on a dataset (:func:`datasets.load` spec)."""
     files = datasets.load(spec)
     results, failed = [], []
-    for f in (progress(files) if progress else files):
+    for f in progress(files) if progress else files:
         try:
             est = estimate_file(f.path, method)
         except (decode.DecodeError, OSError) as exc:
@@ -56,8 +62,13 @@ def evaluate(spec: str, method: str = analyze.DEFAULT_KEY_METHOD, *, progress=No
         results.append((f.path, f.key, est.index, est.confidence))
     report = metrics.evaluate([(ref, est) for _, ref, est, _ in results])
     tonal = [(ref == est, conf) for _, ref, est, conf in results if ref is not None]
-    deciles = metrics.accuracy_by_confidence(np.array([c for c, _ in tonal], dtype=bool),
-                                             np.array([p for _, p in tonal], dtype=float)) if tonal else []
+    deciles = (
+        metrics.accuracy_by_confidence(
+            np.array([c for c, _ in tonal], dtype=bool), np.array([p for _, p in tonal], dtype=float)
+        )
+        if tonal
+        else []
+    )
     return Evaluation(spec, method, report, deciles, results, failed)
 
 

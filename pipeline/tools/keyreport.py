@@ -29,8 +29,10 @@ def row(name: str, cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> str:
     def cells(e: evaluate.Evaluation) -> str:
         r = e.report
         null_rate = r.breakdown.get("none", 0) / r.n if r.n else float("nan")
-        return (f"{r.mirex:.3f} | {r.accuracy:.3f} | {r.relative_error_rate:.3f} | "
-                f"{null_rate:.3f} | {r.keyless_recall:.3f}")
+        return (
+            f"{r.mirex:.3f} | {r.accuracy:.3f} | {r.relative_error_rate:.3f} | {null_rate:.3f} | {r.keyless_recall:.3f}"
+        )
+
     return f"| {name} | {len(cnn.results)} | {cells(cnn)} | {cells(ks)} |"
 
 
@@ -46,8 +48,10 @@ def main(argv: list[str] | None = None) -> None:
     if Path(args.realkeys).exists():
         sets["realkeys"] = args.realkeys
     results = {name: {m: evaluate.evaluate(spec, m) for m in ("cnn", "classic")} for name, spec in sets.items()}
-    print("| set | files | CNN MIREX | CNN acc | CNN relative err | CNN tonal→NULL | CNN keyless→NULL "
-          "| KS MIREX | KS acc | KS relative err | KS tonal→NULL | KS keyless→NULL |")
+    print(
+        "| set | files | CNN MIREX | CNN acc | CNN relative err | CNN tonal→NULL | CNN keyless→NULL "
+        "| KS MIREX | KS acc | KS relative err | KS tonal→NULL | KS keyless→NULL |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(row(name, r["cnn"], r["classic"]))
@@ -58,13 +62,17 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {b.lo:.2f}–{b.hi:.2f}  n={b.n:4d}  accuracy {b.accuracy:.2f}")
     if "realkeys" in results:
         print("\nrealkeys, file by file (reference | CNN | KS):")
-        for (path, ref, est, conf), (_, _, ks, _) in zip(results["realkeys"]["cnn"].results,
-                                                          results["realkeys"]["classic"].results):
-            print(f"  {Path(path).name}: {evaluate.key_name(ref) or '(none)'} | "
-                  f"{evaluate.key_name(est) or 'NULL'} ({conf:.2f}) | {evaluate.key_name(ks) or 'NULL'}")
+        for (path, ref, est, conf), (_, _, ks, _) in zip(
+            results["realkeys"]["cnn"].results, results["realkeys"]["classic"].results
+        ):
+            print(
+                f"  {Path(path).name}: {evaluate.key_name(ref) or '(none)'} | "
+                f"{evaluate.key_name(est) or 'NULL'} ({conf:.2f}) | {evaluate.key_name(ks) or 'NULL'}"
+            )
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({n: {m: e.as_dict() for m, e in r.items()} for n, r in results.items()},
-                                          indent=1))
+    Path(args.json).write_text(
+        json.dumps({n: {m: e.as_dict() for m, e in r.items()} for n, r in results.items()}, indent=1)
+    )
 
 
 if __name__ == "__main__":

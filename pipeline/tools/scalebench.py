@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from sampledex.pipeline import analyze, catalog as catalog_mod, run
+from sampledex.pipeline import analyze, run
+from sampledex.pipeline import catalog as catalog_mod
+
 from . import demo
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -36,20 +38,34 @@ def start_cluster(folder: Path, workers: int = 2) -> tuple[str, list[subprocess.
     config = folder / "dask-config"
     config.mkdir()
     (config / "sampledex.yaml").write_text(
-        "distributed:\n  nanny:\n    pre-spawn-environ:\n      MALLOC_TRIM_THRESHOLD_: null\n")
+        "distributed:\n  nanny:\n    pre-spawn-environ:\n      MALLOC_TRIM_THRESHOLD_: null\n"
+    )
     env = {**os.environ, **CREDENTIALS, "DASK_CONFIG": str(config)}
     dask = str(Path(sys.executable).with_name("dask"))
     file = folder / "scheduler.json"
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(file)], env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(file)],
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     while not file.exists():
         time.sleep(0.1)
     time.sleep(0.3)
     address = json.loads(file.read_text())["address"]
-    procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
-                               env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL) for _ in range(workers)]
+    procs += [
+        subprocess.Popen(
+            [dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     from distributed import Client
 
     with Client(address) as client:
@@ -90,8 +106,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import logging
 
-    from moto.server import ThreadedMotoServer
     import s3fs
+    from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per S3 request otherwise
 
@@ -103,17 +119,28 @@ def main(argv: list[str] | None = None) -> None:
     s3.mkdir("bench")
     s3.put(folder + "/", "bench/lib/", recursive=True)
     options = {"endpoint_url": endpoint}
-    rows.append(("S3 (moto, loopback), local cluster",
-                 timed_index(["s3://bench/lib"], method=args.key_method, storage_options=options)))
+    rows.append(
+        (
+            "S3 (moto, loopback), local cluster",
+            timed_index(["s3://bench/lib"], method=args.key_method, storage_options=options),
+        )
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         address, procs = start_cluster(Path(tmp))
         try:
-            rows.append(("local folder, scheduler + 2 workers",
-                         timed_index([folder], method=args.key_method, scheduler=address)))
-            rows.append(("S3, scheduler + 2 workers",
-                         timed_index(["s3://bench/lib"], method=args.key_method, scheduler=address,
-                                     storage_options=options)))
+            rows.append(
+                (
+                    "local folder, scheduler + 2 workers",
+                    timed_index([folder], method=args.key_method, scheduler=address),
+                )
+            )
+            rows.append(
+                (
+                    "S3, scheduler + 2 workers",
+                    timed_index(["s3://bench/lib"], method=args.key_method, scheduler=address, storage_options=options),
+                )
+            )
         finally:
             stop(procs)
     server.stop()
@@ -132,8 +159,10 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         again = run.run_index([str(lib)], catalog, method="classic", progress=False)
         rerun_s = time.perf_counter() - t0
-        print(f"\n{args.rerun_files} files: first index {first.elapsed_s:.1f} s; no-change rerun {rerun_s:.2f} s "
-              f"(seen {again.seen}, analysed {again.analysed}, skipped {again.skipped})")
+        print(
+            f"\n{args.rerun_files} files: first index {first.elapsed_s:.1f} s; no-change rerun {rerun_s:.2f} s "
+            f"(seen {again.seen}, analysed {again.analysed}, skipped {again.skipped})"
+        )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,15 @@ def main(argv: list[str] | None = None) -> None:
             "python -c pass": [sys.executable, "-c", "pass"],
             "sampledex --help": [sampledex, "--help"],
             "sampledex query 'SELECT 1'": [sampledex, "query", "SELECT 1", "--catalog", str(catalog.root)],
-            "sampledex search --key Am --compatible": [sampledex, "search", "--key", "Am", "--compatible",
-                                                       "--catalog", str(catalog.root)],
+            "sampledex search --key Am --compatible": [
+                sampledex,
+                "search",
+                "--key",
+                "Am",
+                "--compatible",
+                "--catalog",
+                str(catalog.root),
+            ],
         }
         print(f"{'command':42s} {'median s':>9s} {'min s':>7s} {'max s':>7s}  (target {TARGET_S} s)")
         for name, command in commands.items():
