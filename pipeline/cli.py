@@ -179,12 +179,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_compact(args: argparse.Namespace) -> int:
+def _existing_catalog(args: argparse.Namespace):
     from . import catalog as catalog_mod
 
     catalog = catalog_mod.Catalog(args.catalog)
     if not catalog.exists():
         raise catalog_mod.CatalogError(f"no catalog at {catalog.root}")
+    return catalog
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from . import catalog as catalog_mod
+
+    catalog = _existing_catalog(args)
     with catalog.lock():
         done = catalog.compact(force=True)
         retired = catalog.retire()
@@ -197,11 +204,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from . import catalog as catalog_mod
-
-    catalog = catalog_mod.Catalog(args.catalog)
-    if not catalog.exists():
-        raise catalog_mod.CatalogError(f"no catalog at {catalog.root}")
+    catalog = _existing_catalog(args)
     if args.repair:
         with catalog.lock():
             catalog.create()
