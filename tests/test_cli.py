@@ -139,3 +139,22 @@ def test_an_unreachable_scheduler_fails_the_run_with_a_clear_message(small_libra
         "index", str(folder), "--catalog", str(tmp_path / "c"), "--scheduler", f"tcp://127.0.0.1:{port}", expect=1
     )
     assert "cannot reach the Dask scheduler" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_search_on_a_column_no_row_fills_says_so(tmp_path):
+    """Filtering on a column that is NULL in every row finds nothing; the search says why, on stderr."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from sampledex.pipeline import catalog as catalog_mod, schema
+
+    cat = catalog_mod.Catalog(tmp_path / "catalog")
+    cat.create()
+    row = {"path": "/a.wav", "key": "A minor", "kind": "loop", "indexed_at": dt.datetime(2026, 1, 1)}
+    cat.write("samples", pa.Table.from_pylist([row], schema=schema.SAMPLES), "part-1")
+    proc = run("search", "--bpm", "120:128", "--root", "C3", "--catalog", str(cat.root))
+    assert "(0 rows)" in proc.stdout
+    assert proc.stderr.count("\n") == 1 and "--bpm (column bpm), --root (column root_note)" in proc.stderr
+    quiet = run("search", "--kind", "one-shot", "--catalog", str(cat.root))  # kind has values: no note
+    assert "(0 rows)" in quiet.stdout and quiet.stderr == ""
