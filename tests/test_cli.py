@@ -147,7 +147,8 @@ def test_a_search_on_a_column_no_row_fills_says_so(tmp_path):
 
     import pyarrow as pa
 
-    from sampledex.pipeline import catalog as catalog_mod, schema
+    from sampledex.pipeline import catalog as catalog_mod
+    from sampledex.pipeline import schema
 
     cat = catalog_mod.Catalog(tmp_path / "catalog")
     cat.create()
