@@ -207,7 +207,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
                 dashboard_address=None,
                 # any free port: a busy 8787 (another run, a notebook) printed a warning
                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                silence_logs=logging.ERROR,
+                # the local cluster is ours: its workers' teardown chatter (heartbeats to a closed scheduler
+                # after a failed run) is noise; failures of the analysis itself are rows
+                silence_logs=logging.CRITICAL,
             )
     with cluster, Client(cluster) as client:
         try:
@@ -400,7 +402,9 @@ def run_index(
                 progress=progress,
             )
     except BaseException:
-        if new:  # a failed first run leaves no catalog behind
+        # a first run that failed before writing a row leaves no empty catalog behind; one that wrote
+        # some (interrupted mid-analysis) keeps them, so that the next run goes on from there
+        if new and not any(catalog.root.rglob("*.parquet")):
             shutil.rmtree(catalog.root, ignore_errors=True)
         raise
     return summary
