@@ -20,11 +20,16 @@ MAX_CHUNKS = 64
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 
 
-def chunks(f: BinaryIO, *, big_endian: bool, start: int = 12) -> Iterator[tuple[bytes, int, int]]:
+def chunks(
+    f: BinaryIO, *, big_endian: bool, start: int = 12, sizes: dict[bytes, int] | None = None
+) -> Iterator[tuple[bytes, int, int]]:
     """``(chunk id, body offset, declared body size)`` of each top-level chunk, from ``start`` (bytes).
 
     Odd-sized bodies are followed by a pad byte, as both RIFF and IFF require.
     Stops at the end of the data, at a short header, or after :data:`MAX_CHUNKS`.
+    ``sizes`` maps a chunk id to its real body size where the header's is a
+    placeholder (RF64's ``data`` chunk says 0xFFFFFFFF; its ``ds64`` chunk holds
+    the size): the caller may fill it while iterating, as each step reads it.
     """
     fmt = ">4sI" if big_endian else "<4sI"
     offset = start
@@ -34,8 +39,47 @@ def chunks(f: BinaryIO, *, big_endian: bool, start: int = 12) -> Iterator[tuple[
         if len(header) < 8:
             return
         chunk_id, size = struct.unpack(fmt, header)
+        if sizes and chunk_id in sizes and size == 0xFFFFFFFF:
+            size = sizes[chunk_id]
         yield chunk_id, offset + 8, size
         offset += 8 + size + (size & 1)
+
+
+def chunk_bodies(f: BinaryIO, wanted: dict[bytes, int]) -> tuple[str | None, dict[bytes, bytes]]:
+    """The container (``'wav'``, ``'aiff'`` or None) and the bodies of its first chunk of each wanted id.
+
+    ``wanted`` maps a chunk id (``b"acid"``, ``b"smpl"``, ``b"id3 "``) to the most
+    bytes of its body to read; a chunk is read only up to that bound, the rest
+    of the file is seeked over (RF64's ``data`` size comes from ``ds64``). ``f`` is
+    read from its start; its position afterwards is undefined. A file that is
+    neither RIFF/RF64 WAVE nor AIFF/AIFC gives ``(None, {})``; a damaged one gives
+    the chunks read before the damage.
+    """
+    f.seek(0)
+    head = f.read(12)
+    if len(head) < 12:
+        return None, {}
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        container, big_endian = "wav", False
+    elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        container, big_endian = "aiff", True
+    else:
+        return None, {}
+    found: dict[bytes, bytes] = {}
+    sizes: dict[bytes, int] = {}
+    try:
+        for chunk_id, body, size in chunks(f, big_endian=big_endian, sizes=sizes):
+            if chunk_id == b"ds64" and size >= 16:
+                f.seek(body + 8)
+                (sizes[b"data"],) = struct.unpack("<Q", f.read(8))
+            elif chunk_id in wanted and chunk_id not in found:
+                f.seek(body)
+                found[chunk_id] = f.read(min(size, wanted[chunk_id]))
+                if len(found) == len(wanted):
+                    break
+    except (struct.error, OSError, ValueError, OverflowError):
+        pass  # what was read before the damage stands
+    return container, found
 
 
 def _riff_frames(f: BinaryIO, rf64: bool) -> int | None:
