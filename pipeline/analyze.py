@@ -10,6 +10,7 @@ are streamed and every file is analysed on a bounded excerpt (see ``decode``).
 from __future__ import annotations
 
 import hashlib
+import io
 from functools import lru_cache
 from typing import Any, BinaryIO
 
@@ -22,12 +23,12 @@ from sampledex.models.classic import ClassicKeyEstimator
 from sampledex.models.errors import UsageError
 from sampledex.models.keys import KeyEstimate, KeyEstimator
 
-from . import decode, features, schema
+from . import decode, features, schema, tags
 from .defaults import DEFAULT_KEY_METHOD, KEY_METHODS
 from .sources import FileEntry
 
 #: bump when a descriptor's definition changes: every row is then re-analysed
-FEATURES_VERSION = "f2"  # f2: files cut short of their header are named (notes or error)
+FEATURES_VERSION = "f3"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
@@ -70,7 +71,7 @@ def identity_columns(entry: FileEntry, method: str) -> dict[str, Any]:
     }
 
 
-def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD) -> dict[str, Any]:
+def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD, name: str = "") -> dict[str, Any]:
     """Every descriptor of one encoded file, held in memory or read from an open file.
 
     Parameters
@@ -79,6 +80,9 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD) -> d
         see :func:`decode.decode`; a long file is analysed on its first
         :data:`decode.MAX_ANALYSIS_SECONDS` (fewer at high rates or channel
         counts), and ``duration_s`` is still the whole file's.
+    name : str
+        the file's path or URL, whose name and folders may declare a key, a
+        tempo or a root (:func:`tags.declared_metadata`).
 
     Returns the catalog columns this analysis fills (identity columns and
     ``content_hash`` aside), ``notes`` included (see :func:`analysis_notes`).
@@ -90,7 +94,7 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD) -> d
     """
     audio = decode.decode(source)
     key = estimate_key(audio, method)
-    return {
+    row = {
         "format": audio.format,
         "sample_rate": audio.sample_rate,
         "channels": audio.channels,
@@ -102,6 +106,24 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD) -> d
         "loudness_lufs": features.loudness_lufs(audio.samples, audio.sample_rate),
         "notes": analysis_notes(audio),
     }
+    return {**row, **declared_columns(source, name, row)}
+
+
+def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -> dict[str, Any]:
+    """What the file's own metadata and its name declare, as catalog columns, given the analysed ``row``.
+
+    The file's metadata wins over the name; where they disagree, ``notes`` says
+    so. An ACID chunk's loop or one-shot flag is the row's ``kind``.
+    """
+    f = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+    declared, disagreement = tags.declared_metadata(f, name, kind=row.get("kind"))
+    columns: dict[str, Any] = {"declared_key": declared.key, "declared_bpm": declared.bpm,
+                               "declared_root": declared.root}
+    if declared.source_of("kind") == "acid":
+        columns["kind"] = declared.kind
+    if disagreement:
+        columns["notes"] = "; ".join(n for n in (row.get("notes"), disagreement) if n)
+    return columns
 
 
 def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD) -> KeyEstimate:
@@ -158,10 +180,10 @@ def read_small(fs: fsspec.AbstractFileSystem, entry: FileEntry) -> bytes | None:
     return data if len(data) <= WHOLE_READ_BYTES else None
 
 
-def _described(source: bytes | BinaryIO, method: str) -> dict[str, Any]:
+def _described(source: bytes | BinaryIO, method: str, name: str) -> dict[str, Any]:
     """:func:`describe`'s columns, or the ``error`` column saying why there are none."""
     try:
-        return describe(source, method=method)
+        return describe(source, method=method, name=name)
     except decode.DecodeError as exc:
         return {"error": str(exc)}
     except Exception as exc:  # a bug or an input no check foresaw: record it, keep the batch going
@@ -182,11 +204,11 @@ def analyze_entry(fs: fsspec.AbstractFileSystem, entry: FileEntry, *,
         data = read_small(fs, entry)
         if data is not None:
             row["content_hash"] = features.content_hash(data)
-            return {**row, **_described(data, method)}
+            return {**row, **_described(data, method, entry.path)}
         with fs.open(entry.fs_path, "rb", block_size=STREAM_CHUNK_BYTES) as f:
             row["content_hash"] = stream_hash(f)
             f.seek(0)
-            return {**row, **_described(f, method)}
+            return {**row, **_described(f, method, entry.path)}
     except (OSError, ValueError) as exc:
         return {**row, "content_hash": None, "error": f"read failed: {type(exc).__name__}: {exc}"}
 

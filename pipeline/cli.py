@@ -245,30 +245,41 @@ def search_sql(args: argparse.Namespace, con) -> tuple[str, list]:
 
     The compatible keys come from the catalog's own ``compatible_keys`` macro, asked first, so that
     the search filters on a constant list of keys: DuckDB then skips the base's row groups whose keys
-    (it is sorted by key) are none of them, which a filter on the macro's subquery cannot do.
+    (it is sorted by key) are none of them, which a filter on the macro's subquery cannot do. With
+    ``--declared`` the key, tempo and root filters test what the file's metadata or name declares
+    (``declared_matches`` in ``sql/declared.sql``) instead of what the audio says.
     """
     from .catalog import scalar
 
     where: list[str] = ["error IS NULL"]
     params: list = []
     key = search_key(args)
+    wanted = None
     if key:
         wanted = (
             [key]
             if not args.compatible
             else scalar(con, "SELECT compatible_keys(?, rule := ?)", [key, args.compatible])
         )
-        where.append(f"key IN ({', '.join('?' * len(wanted))})")
-        params += wanted
-    if args.bpm:
-        where.append("bpm_between(bpm, ?, ?)")
-        params += list(args.bpm)
+    if args.declared:
+        where.append(
+            "declared_matches(declared_key, declared_bpm, declared_root, want_keys := ?, "
+            "bpm_lo := ?, bpm_hi := ?, root := ?)"
+        )
+        params += [wanted, *(args.bpm or (None, None)), args.root]
+    else:
+        if wanted:
+            where.append(f"key IN ({', '.join('?' * len(wanted))})")
+            params += wanted
+        if args.bpm:
+            where.append("bpm_between(bpm, ?, ?)")
+            params += list(args.bpm)
+        if args.root:
+            where.append("root_note = ?")
+            params.append(args.root)
     if args.kind:
         where.append("kind = ?")
         params.append(args.kind)
-    if args.root:
-        where.append("root_note = ?")
-        params.append(args.root)
     sql = (
         f"SELECT {', '.join(SEARCH_COLUMNS)} FROM samples WHERE {' AND '.join(where)} "
         f"ORDER BY key_confidence DESC NULLS LAST, path LIMIT ?"
@@ -278,7 +289,8 @@ def search_sql(args: argparse.Namespace, con) -> tuple[str, list]:
 
 def empty_filters(con, args: argparse.Namespace) -> list[str]:
     """The options of a search that filter on a column NULL in every row of the catalog."""
-    used = [(option, column) for option, column in _NULLABLE_FILTERS if getattr(args, option)]
+    declared = {"bpm": "declared_bpm", "root_note": "declared_root"} if args.declared else {}
+    used = [(option, declared.get(column, column)) for option, column in _NULLABLE_FILTERS if getattr(args, option)]
     if not used:
         return []
     counts = con.execute(f"SELECT {', '.join(f'count({c})' for _, c in used)} FROM samples").fetchone()
@@ -473,6 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bpm", type=_bpm_type, metavar="LO:HI", help="tempo range; half and double time match too")
     p.add_argument("--kind", choices=("loop", "one-shot"), help="loops or one-shots only")
     p.add_argument("--root", metavar="NOTE", help="root note of a one-shot, e.g. C#3")
+    p.add_argument(
+        "--declared",
+        action="store_true",
+        help="match --key, --bpm and --root against what the file's metadata or name declares, not the audio",
+    )
     p.add_argument(
         "--limit", type=count(1, MAX_LIMIT), default=DEFAULT_SEARCH_LIMIT, metavar="N", help="most rows to print"
     )

@@ -61,15 +61,21 @@ COLUMNS: tuple[Column, ...] = (
     Column("loudness_lufs", pa.float64(), "DOUBLE",
            "integrated loudness (ITU-R BS.1770, LUFS); NULL for digital silence"),
     Column("peak_dbfs", pa.float64(), "DOUBLE", "sample peak (dBFS)"),
-    Column("declared_key", pa.string(), "VARCHAR", "the key the file's name or metadata declares — *not read yet: NULL*"),
-    Column("declared_bpm", pa.float64(), "DOUBLE", "the tempo it declares — *not read yet: NULL*"),
-    Column("declared_root", pa.string(), "VARCHAR", "the root note it declares — *not read yet: NULL*"),
+    Column("declared_key", pa.string(), "VARCHAR",
+           "the key its tags (ID3 `TKEY`, Vorbis `KEY`/`INITIALKEY`) or else its name and folders declare; "
+           "NULL if nothing"),
+    Column("declared_bpm", pa.float64(), "DOUBLE",
+           "the tempo its ACID chunk or `TBPM`/`BPM` tag, or else its name (`124bpm`), declares (BPM)"),
+    Column("declared_root", pa.string(), "VARCHAR",
+           "the root its `smpl`/`INST` unity note or ACID root, or else its name, declares (`'G3'`, `'F'`: "
+           "octave when written)"),
     Column("embedding", pa.list_(pa.float32()), "FLOAT[]",
            "vector for similarity search — *not computed yet: NULL*", shown=False),
     Column("error", pa.string(), "VARCHAR", "NULL when analysed; otherwise why not (the row still exists)"),
     Column("notes", pa.string(), "VARCHAR",
            "what to know about an analysed row: `excerpt: first 240.0 s of 3660.0 s analysed` for long files, "
-           "`12 non-finite or out-of-range samples set to 0`; NULL usually"),
+           "`truncated: 1,478 of 88,200 frames`, `12 non-finite or out-of-range samples set to 0`, `declared key "
+           "from file metadata (C minor) disagrees with the name (A minor)`; NULL usually"),
     Column("analysis_version", pa.string(), "VARCHAR",
            "which feature/model version wrote the row (`f2+cnn-…`)", shown=False),
     Column("indexed_at", pa.timestamp("us"), "TIMESTAMP", "when the row was written (UTC)", shown=False),
