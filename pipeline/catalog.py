@@ -33,6 +33,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import time
@@ -75,6 +76,9 @@ _EMPTY = {
     "removals": "empty_removals.parquet",
     "runs": "empty_runs.parquet",
 }
+
+#: a base file's name: its generation, then its checksum
+_BASE_NAME = re.compile(r"^base-(?P<generation>\d{6})\.[0-9a-f]+\.parquet$")
 
 log = logging.getLogger("sampledex")
 #: the damaged files this process has warned about
@@ -391,7 +395,8 @@ class Catalog:
         current = self.generation().number
         published = {}  # generation -> when its base was written (s since the epoch)
         for base in (self.root / "base").glob("base-*.parquet"):
-            published[int(base.name[5:11])] = base.stat().st_mtime
+            if match := _BASE_NAME.match(base.name):
+                published[int(match["generation"])] = base.stat().st_mtime
         removed = []
         for number in range(current):
             successor = published.get(number + 1)
