@@ -30,8 +30,9 @@ NUM_BINS = BINS_PER_OCTAVE * NUM_OCTAVES
 MARGIN_BINS = 12
 
 
-def bin_frequencies(*, fmin: float = FMIN, num_bins: int = NUM_BINS,
-                    bins_per_octave: int = BINS_PER_OCTAVE) -> np.ndarray:
+def bin_frequencies(
+    *, fmin: float = FMIN, num_bins: int = NUM_BINS, bins_per_octave: int = BINS_PER_OCTAVE
+) -> np.ndarray:
     """Centre frequencies of the log-frequency bins.
 
     Returns
@@ -43,9 +44,14 @@ def bin_frequencies(*, fmin: float = FMIN, num_bins: int = NUM_BINS,
 
 
 @lru_cache(maxsize=8)
-def logfreq_filterbank(*, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, fmin: float = FMIN,
-                       num_bins: int = NUM_BINS,
-                       bins_per_octave: int = BINS_PER_OCTAVE) -> np.ndarray:
+def logfreq_filterbank(
+    *,
+    sr: int = SAMPLE_RATE,
+    n_fft: int = N_FFT,
+    fmin: float = FMIN,
+    num_bins: int = NUM_BINS,
+    bins_per_octave: int = BINS_PER_OCTAVE,
+) -> np.ndarray:
     """Triangular filters, one log-frequency bin wide on each side, over the FFT bins.
 
     Each row averages the FFT magnitudes under its triangle (rows sum to 1), so a
@@ -98,8 +104,8 @@ def stft_magnitude(y: np.ndarray, *, n_fft: int = N_FFT, hop_length: int = HOP_L
     padded = np.pad(y, (n_fft // 2, n_fft // 2))
     num_frames = 1 + y.size // hop_length
     frames = np.lib.stride_tricks.as_strided(
-        padded, shape=(num_frames, n_fft),
-        strides=(padded.strides[0] * hop_length, padded.strides[0]), writeable=False)
+        padded, shape=(num_frames, n_fft), strides=(padded.strides[0] * hop_length, padded.strides[0]), writeable=False
+    )
     spectrum = np.fft.rfft(frames * _window(n_fft), axis=1)
     return np.abs(spectrum).astype(np.float32).T
 
@@ -121,8 +127,7 @@ def logfreq_spectrogram(y: np.ndarray, *, sr: int = SAMPLE_RATE, margin: int = 0
         linear magnitude, frequency on axis 0 (``FMIN`` upwards, 24 bins per
         octave), time on axis 1 at ``FPS`` frames per second.
     """
-    fb = logfreq_filterbank(sr=sr, fmin=FMIN * 2.0 ** (-margin / BINS_PER_OCTAVE),
-                            num_bins=NUM_BINS + 2 * margin)
+    fb = logfreq_filterbank(sr=sr, fmin=FMIN * 2.0 ** (-margin / BINS_PER_OCTAVE), num_bins=NUM_BINS + 2 * margin)
     return fb @ stft_magnitude(y, hop_length=sr // FPS)
 
 
@@ -139,7 +144,7 @@ def transpose(S_margin: np.ndarray, semitones: int, *, margin: int = MARGIN_BINS
     start = margin - 2 * semitones
     if not 0 <= start <= 2 * margin:
         raise ValueError(f"semitones={semitones} needs more than margin={margin} bins")
-    return S_margin[start:start + S_margin.shape[0] - 2 * margin]
+    return S_margin[start : start + S_margin.shape[0] - 2 * margin]
 
 
 def mono_at(samples: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarray:

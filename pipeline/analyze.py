@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 import fsspec
-import numpy as np
 import pyarrow as pa
 
 from sampledex.models import frontend
@@ -35,6 +34,7 @@ WHOLE_READ_BYTES = 64 * 2**20
 STREAM_CHUNK_BYTES = 8 * 2**20
 #: shortest clip given a key (s)
 MIN_KEY_SECONDS = 0.05
+
 
 @lru_cache(maxsize=4)
 def key_estimator(method: str = DEFAULT_KEY_METHOD) -> KeyEstimator:
@@ -117,8 +117,11 @@ def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -
     """
     f = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     declared, disagreement = tags.declared_metadata(f, name, kind=row.get("kind"))
-    columns: dict[str, Any] = {"declared_key": declared.key, "declared_bpm": declared.bpm,
-                               "declared_root": declared.root}
+    columns: dict[str, Any] = {
+        "declared_key": declared.key,
+        "declared_bpm": declared.bpm,
+        "declared_root": declared.root,
+    }
     if declared.source_of("kind") == "acid":
         columns["kind"] = declared.kind
     if disagreement:
@@ -190,8 +193,9 @@ def _described(source: bytes | BinaryIO, method: str, name: str) -> dict[str, An
         return {"error": f"analysis failed: {type(exc).__name__}: {exc}"}
 
 
-def analyze_entry(fs: fsspec.AbstractFileSystem, entry: FileEntry, *,
-                  method: str = DEFAULT_KEY_METHOD) -> dict[str, Any]:
+def analyze_entry(
+    fs: fsspec.AbstractFileSystem, entry: FileEntry, *, method: str = DEFAULT_KEY_METHOD
+) -> dict[str, Any]:
     """One catalog row for a listed file; never raises for a bad file.
 
     A file of at most :data:`WHOLE_READ_BYTES` is read in one request; a larger
@@ -213,8 +217,9 @@ def analyze_entry(fs: fsspec.AbstractFileSystem, entry: FileEntry, *,
         return {**row, "content_hash": None, "error": f"read failed: {type(exc).__name__}: {exc}"}
 
 
-def analyze_partition(fs: fsspec.AbstractFileSystem, entries: list[FileEntry], *,
-                      method: str = DEFAULT_KEY_METHOD) -> pa.Table:
+def analyze_partition(
+    fs: fsspec.AbstractFileSystem, entries: list[FileEntry], *, method: str = DEFAULT_KEY_METHOD
+) -> pa.Table:
     """Rows for a group of files, as one table in the catalog schema."""
     rows = [analyze_entry(fs, entry, method=method) for entry in entries]
     return schema.table(rows)

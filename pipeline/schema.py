@@ -35,15 +35,16 @@ class Column(NamedTuple):
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("path", pa.string(), "VARCHAR",
-           "the file's URL as listed (`/abs/path.wav`, `s3://bucket/key.wav`) — unique"),
+    Column(
+        "path", pa.string(), "VARCHAR", "the file's URL as listed (`/abs/path.wav`, `s3://bucket/key.wav`) — unique"
+    ),
     Column("source", pa.string(), "VARCHAR", "the root it was found under", shown=False),
     Column("size_bytes", pa.int64(), "BIGINT", "file size in bytes (change detection)", shown=False),
-    Column("mtime", pa.timestamp("us"), "TIMESTAMP", "modification time as listed, UTC (change detection)",
-           shown=False),
+    Column(
+        "mtime", pa.timestamp("us"), "TIMESTAMP", "modification time as listed, UTC (change detection)", shown=False
+    ),
     Column("etag", pa.string(), "VARCHAR", "the listing's ETag where the source has one (S3)", shown=False),
-    Column("content_hash", pa.string(), "VARCHAR", "MD5 of the bytes: finds copies and duplicates",
-           shown=False),
+    Column("content_hash", pa.string(), "VARCHAR", "MD5 of the bytes: finds copies and duplicates", shown=False),
     Column("format", pa.string(), "VARCHAR", "container read from the content: `wav`, `aiff`, `flac`, `ogg`, `mp3`"),
     Column("sample_rate", pa.int32(), "INTEGER", "samples per second (Hz)"),
     Column("channels", pa.int32(), "INTEGER", "channel count"),
@@ -54,30 +55,65 @@ COLUMNS: tuple[Column, ...] = (
     Column("camelot", pa.string(), "VARCHAR", "e.g. `'8A'`; NULL with `key`"),
     Column("bpm", pa.float64(), "DOUBLE", "tempo of a loop (BPM) — *not computed yet: NULL*"),
     Column("bpm_confidence", pa.float64(), "DOUBLE", "0–1 — *not computed yet: NULL*"),
-    Column("root_note", pa.string(), "VARCHAR",
-           "pitch of a pitched one-shot (`'C#3'`, C4 = 261.6 Hz) — *not computed yet: NULL*"),
-    Column("tuning_cents", pa.float64(), "DOUBLE",
-           "its deviation from equal temperament at A4 = 440 Hz (cents) — *not computed yet: NULL*"),
-    Column("loudness_lufs", pa.float64(), "DOUBLE",
-           "integrated loudness (ITU-R BS.1770, LUFS); NULL for digital silence"),
+    Column(
+        "root_note",
+        pa.string(),
+        "VARCHAR",
+        "pitch of a pitched one-shot (`'C#3'`, C4 = 261.6 Hz) — *not computed yet: NULL*",
+    ),
+    Column(
+        "tuning_cents",
+        pa.float64(),
+        "DOUBLE",
+        "its deviation from equal temperament at A4 = 440 Hz (cents) — *not computed yet: NULL*",
+    ),
+    Column(
+        "loudness_lufs", pa.float64(), "DOUBLE", "integrated loudness (ITU-R BS.1770, LUFS); NULL for digital silence"
+    ),
     Column("peak_dbfs", pa.float64(), "DOUBLE", "sample peak (dBFS)"),
-    Column("declared_key", pa.string(), "VARCHAR",
-           "the key its tags (ID3 `TKEY`, Vorbis `KEY`/`INITIALKEY`) or else its name and folders declare; "
-           "NULL if nothing"),
-    Column("declared_bpm", pa.float64(), "DOUBLE",
-           "the tempo its ACID chunk or `TBPM`/`BPM` tag, or else its name (`124bpm`), declares (BPM)"),
-    Column("declared_root", pa.string(), "VARCHAR",
-           "the root its `smpl`/`INST` unity note or ACID root, or else its name, declares (`'G3'`, `'F'`: "
-           "octave when written)"),
-    Column("embedding", pa.list_(pa.float32()), "FLOAT[]",
-           "vector for similarity search — *not computed yet: NULL*", shown=False),
+    Column(
+        "declared_key",
+        pa.string(),
+        "VARCHAR",
+        "the key its tags (ID3 `TKEY`, Vorbis `KEY`/`INITIALKEY`) or else its name and folders declare; "
+        "NULL if nothing",
+    ),
+    Column(
+        "declared_bpm",
+        pa.float64(),
+        "DOUBLE",
+        "the tempo its ACID chunk or `TBPM`/`BPM` tag, or else its name (`124bpm`), declares (BPM)",
+    ),
+    Column(
+        "declared_root",
+        pa.string(),
+        "VARCHAR",
+        "the root its `smpl`/`INST` unity note or ACID root, or else its name, declares (`'G3'`, `'F'`: "
+        "octave when written)",
+    ),
+    Column(
+        "embedding",
+        pa.list_(pa.float32()),
+        "FLOAT[]",
+        "vector for similarity search — *not computed yet: NULL*",
+        shown=False,
+    ),
     Column("error", pa.string(), "VARCHAR", "NULL when analysed; otherwise why not (the row still exists)"),
-    Column("notes", pa.string(), "VARCHAR",
-           "what to know about an analysed row: `excerpt: first 240.0 s of 3660.0 s analysed` for long files, "
-           "`truncated: 1,478 of 88,200 frames`, `12 non-finite or out-of-range samples set to 0`, `declared key "
-           "from file metadata (C minor) disagrees with the name (A minor)`; NULL usually"),
-    Column("analysis_version", pa.string(), "VARCHAR",
-           "which feature/model version wrote the row (`f2+cnn-…`)", shown=False),
+    Column(
+        "notes",
+        pa.string(),
+        "VARCHAR",
+        "what to know about an analysed row: `excerpt: first 240.0 s of 3660.0 s analysed` for long files, "
+        "`truncated: 1,478 of 88,200 frames`, `12 non-finite or out-of-range samples set to 0`, `declared key "
+        "from file metadata (C minor) disagrees with the name (A minor)`; NULL usually",
+    ),
+    Column(
+        "analysis_version",
+        pa.string(),
+        "VARCHAR",
+        "which feature/model version wrote the row (`f2+cnn-…`)",
+        shown=False,
+    ),
     Column("indexed_at", pa.timestamp("us"), "TIMESTAMP", "when the row was written (UTC)", shown=False),
 )
 
@@ -89,22 +125,26 @@ BASE = SAMPLES.append(pa.field("path_key", pa.uint64()))
 ANALYZE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.shown)
 
 #: a path that left the catalog (deleted from its source) and when
-REMOVALS = pa.schema([
-    ("path", pa.string()),
-    ("removed_at", pa.timestamp("us")),
-])
+REMOVALS = pa.schema(
+    [
+        ("path", pa.string()),
+        ("removed_at", pa.timestamp("us")),
+    ]
+)
 
-RUNS = pa.schema([
-    ("run_id", pa.string()),
-    ("started_at", pa.timestamp("us")),
-    ("finished_at", pa.timestamp("us")),
-    ("seen", pa.int64()),
-    ("analysed", pa.int64()),
-    ("skipped", pa.int64()),
-    ("failed", pa.int64()),
-    ("removed", pa.int64()),
-    ("files_per_s", pa.float64()),
-])
+RUNS = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("started_at", pa.timestamp("us")),
+        ("finished_at", pa.timestamp("us")),
+        ("seen", pa.int64()),
+        ("analysed", pa.int64()),
+        ("skipped", pa.int64()),
+        ("failed", pa.int64()),
+        ("removed", pa.int64()),
+        ("files_per_s", pa.float64()),
+    ]
+)
 
 
 class SchemaDriftError(ValueError):
@@ -153,4 +193,4 @@ def markdown_table() -> str:
 
 def utcnow() -> dt.datetime:
     """Now in UTC as a naive datetime: the catalog's timestamp columns carry no zone."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
