@@ -223,7 +223,12 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
 @contextlib.contextmanager
 def _workers_ignore_ctrl_c() -> Iterator[None]:
     """Ctrl-C reaches the whole process group: local workers started inside this block ignore it
-    (they inherit the disposition), so only the CLI answers it, with one line, and stops them."""
+    (they inherit the disposition), so only the CLI answers it, with one line, and stops them.
+
+    The price: a Ctrl-C pressed while the workers start (a second or two) is lost, and a second
+    one is needed. Blocking SIGINT instead would keep it pending, but the workers' processes do
+    not inherit a blocked mask, and each then prints its own KeyboardInterrupt traceback.
+    """
     import signal
     import threading
 

@@ -12,8 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import settings
 
 from sampledex.pipeline.tools import demo
+
+# property tests explore the same examples on every run: the suite is deterministic, as CI needs
+settings.register_profile("sampledex", derandomize=True)
+settings.load_profile("sampledex")
 
 #: what s3fs (in tests, CLI subprocesses and Dask workers) reads to sign requests to the moto server
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}

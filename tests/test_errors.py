@@ -387,8 +387,16 @@ def process_group():
     started = []
 
     def start(command: list[str], **kw) -> subprocess.Popen:
+        # Ctrl-C as a terminal delivers it, whatever the test runner's own disposition (a background
+        # shell starts its jobs with SIGINT ignored, and a child would inherit that)
         proc = subprocess.Popen(
-            command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+            command,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            **kw,
         )
         started.append(proc)
         return proc
@@ -418,8 +426,15 @@ def test_ctrl_c_interrupts_the_run(moment, to_group, long_library, tmp_path, pro
     started = str(cat / "samples") if moment == "workers starting" else str(cat / "samples" / "part-*.parquet")
     wait_for(lambda: glob.glob(started) or proc.poll() is not None, 120, moment)
     assert proc.poll() is None, f"the run ended before the interrupt:\n{proc.communicate()}"
-    (os.killpg if to_group else os.kill)(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    # while the local workers start, the CLI ignores Ctrl-C (they inherit that, and stay quiet):
+    # like a user, press it again until the run answers
+    for _ in range(100):
+        (os.killpg if to_group else os.kill)(proc.pid, signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=0.5 if moment == "workers starting" else 60)
+            break
+        except subprocess.TimeoutExpired:
+            continue
     assert proc.returncode == 130, f"exit {proc.returncode}\n{out}\n{err}"
     assert assert_one_line(err) == "sampledex: interrupted"
     wait_for(lambda: not live_group_members(proc.pid), 15, "the workers to exit", poll_s=0.05)
