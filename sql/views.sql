@@ -24,9 +24,10 @@ UNION ALL BY NAME
 SELECT * FROM sample_deltas;
 
 -- The catalog: each path's newest row, unless the path was removed after it. The base holds one
--- row per path already, so only the few parts since it are deduplicated; a base row gives way to a
--- newer part's row of its path, or to a later removal. path_key (the upper 64 bits of the path's MD5,
--- stored in the base) makes those anti-joins cheap: the base's paths are not read to apply them.
+-- row per path already, so only the few parts since it are deduplicated; a base row gives way to any
+-- part's row of its path and to any removal of it, all of which were written after the base (they
+-- live in its generation's folders), in one anti-join. path_key (the upper 64 bits of the path's MD5,
+-- stored in the base) makes that join cheap: the base's paths are not read to apply it.
 CREATE OR REPLACE VIEW samples AS
 WITH latest AS (
     SELECT *, md5_number_upper(path) AS path_key FROM sample_deltas
@@ -35,8 +36,7 @@ WITH latest AS (
     SELECT md5_number_upper(path) AS path_key, max(removed_at) AS removed_at FROM removals GROUP BY path
 )
 SELECT b.* EXCLUDE (path_key) FROM sample_base b
-    ANTI JOIN latest l ON l.path_key = b.path_key
-    ANTI JOIN gone g ON g.path_key = b.path_key AND g.removed_at >= b.indexed_at
+    ANTI JOIN (SELECT path_key FROM latest UNION ALL SELECT path_key FROM gone) since ON since.path_key = b.path_key
 UNION ALL BY NAME
 SELECT l.* EXCLUDE (path_key) FROM latest l
     ANTI JOIN gone g ON g.path_key = l.path_key AND g.removed_at >= l.indexed_at;
