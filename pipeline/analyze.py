@@ -15,9 +15,10 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 import fsspec
+import numpy as np
 import pyarrow as pa
 
-from sampledex.models import frontend
+from sampledex.models import descriptors, frontend
 from sampledex.models.classic import ClassicKeyEstimator
 from sampledex.models.errors import UsageError
 from sampledex.models.keys import KeyEstimate, KeyEstimator
@@ -27,7 +28,8 @@ from .defaults import DEFAULT_KEY_METHOD, KEY_METHODS
 from .sources import FileEntry
 
 #: bump when a descriptor's definition changes: every row is then re-analysed
-FEATURES_VERSION = "f3"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names
+FEATURES_VERSION = "f4"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names;
+# f4: kind, bpm, bpm_confidence, root_note and tuning_cents from the audio
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
@@ -93,7 +95,9 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD, name
         if ``source`` is not decodable audio.
     """
     audio = decode.decode(source)
-    key = estimate_key(audio, method)
+    mono = decode.to_analysis_mono(audio)
+    key = estimate_key(audio, method, mono=mono)
+    found = descriptors.describe(mono)
     row = {
         "format": audio.format,
         "sample_rate": audio.sample_rate,
@@ -102,11 +106,28 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD, name
         "key": key.name,
         "key_confidence": key.confidence if key.index is not None else None,
         "camelot": key.camelot,
+        **descriptor_columns(found),
         "peak_dbfs": features.peak_dbfs(audio.samples),
         "loudness_lufs": features.loudness_lufs(audio.samples, audio.sample_rate),
         "notes": analysis_notes(audio),
     }
-    return {**row, **declared_columns(source, name, row)}
+    declared = declared_columns(source, name, row)
+    if declared.get("kind", found.kind) != found.kind:
+        # the file's ACID chunk says loop where the audio says one-shot, or the reverse: its flag is the
+        # kind, and the tempo or the pitch follows it
+        declared.update(descriptor_columns(descriptors.describe(mono, kind=declared["kind"])))
+    return {**row, **declared}
+
+
+def descriptor_columns(found: descriptors.Descriptors) -> dict[str, Any]:
+    """The catalog columns of the audio's own descriptors: kind, tempo (loops), root and tuning (pitched one-shots)."""
+    return {
+        "kind": found.kind,
+        "bpm": found.bpm,
+        "bpm_confidence": found.bpm_confidence,
+        "root_note": found.root_note,
+        "tuning_cents": found.tuning_cents,
+    }
 
 
 def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -129,16 +150,22 @@ def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -
     return columns
 
 
-def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD) -> KeyEstimate:
-    """The key of decoded audio; its mono mix and spectrogram are freed on return.
+def estimate_key(
+    audio: decode.Audio, method: str = DEFAULT_KEY_METHOD, *, mono: np.ndarray | None = None
+) -> KeyEstimate:
+    """The key of decoded audio; its spectrogram is freed on return.
 
-    Clips shorter than :data:`MIN_KEY_SECONDS` get no key: a few milliseconds hold
-    no pitch the front end can resolve (its window is 0.37 s), and an estimator
-    would still name one.
+    ``mono`` is :func:`decode.to_analysis_mono` of ``audio`` when the caller has
+    it already (it is made here otherwise). Clips shorter than
+    :data:`MIN_KEY_SECONDS` get no key: a few milliseconds hold no pitch the
+    front end can resolve (its window is 0.37 s), and an estimator would still
+    name one.
     """
     if audio.analysed_s < MIN_KEY_SECONDS:
         return KeyEstimate(None, 0.0)
-    return key_estimator(method)(frontend.logfreq_spectrogram(decode.to_analysis_mono(audio)))
+    if mono is None:
+        mono = decode.to_analysis_mono(audio)
+    return key_estimator(method)(frontend.logfreq_spectrogram(mono))
 
 
 def analysis_notes(audio: decode.Audio) -> str | None:

@@ -49,23 +49,41 @@ COLUMNS: tuple[Column, ...] = (
     Column("sample_rate", pa.int32(), "INTEGER", "samples per second (Hz)"),
     Column("channels", pa.int32(), "INTEGER", "channel count"),
     Column("duration_s", pa.float64(), "DOUBLE", "the whole file's length (s)"),
-    Column("kind", pa.string(), "VARCHAR", "`'loop'` or `'one-shot'` — *not computed yet: NULL*"),
+    Column(
+        "kind",
+        pa.string(),
+        "VARCHAR",
+        "`'loop'` or `'one-shot'`, from the audio (length, onsets, pulse, whole bars, how it ends), or from the "
+        "file's ACID chunk when it has one; NULL for digital silence",
+    ),
     Column("key", pa.string(), "VARCHAR", "e.g. `'A minor'`, `'F# major'`; NULL when the sample has no key"),
     Column("key_confidence", pa.float64(), "DOUBLE", "0–1"),
     Column("camelot", pa.string(), "VARCHAR", "e.g. `'8A'`; NULL with `key`"),
-    Column("bpm", pa.float64(), "DOUBLE", "tempo of a loop (BPM) — *not computed yet: NULL*"),
-    Column("bpm_confidence", pa.float64(), "DOUBLE", "0–1 — *not computed yet: NULL*"),
+    Column(
+        "bpm",
+        pa.float64(),
+        "DOUBLE",
+        "tempo of a loop (BPM) at the level a producer writes, exact from the length when the loop is a whole "
+        "number of bars; NULL for one-shots and for a loop with no steady pulse",
+    ),
+    Column(
+        "bpm_confidence",
+        pa.float64(),
+        "DOUBLE",
+        "0–1: how sure the tempo's metrical level is (half and double time are the usual doubt); NULL with `bpm`",
+    ),
     Column(
         "root_note",
         pa.string(),
         "VARCHAR",
-        "pitch of a pitched one-shot (`'C#3'`, C4 = 261.6 Hz) — *not computed yet: NULL*",
+        "the note a pitched one-shot holds, tonic spelled as in keys (`'Db3'`; C4 = 261.6 Hz); NULL for loops and "
+        "for unpitched one-shots (most drums, noise, FX)",
     ),
     Column(
         "tuning_cents",
         pa.float64(),
         "DOUBLE",
-        "its deviation from equal temperament at A4 = 440 Hz (cents) — *not computed yet: NULL*",
+        "how far that note lies from equal temperament at A4 = 440 Hz (cents, −50 to under +50); NULL with `root_note`",
     ),
     Column(
         "loudness_lufs", pa.float64(), "DOUBLE", "integrated loudness (ITU-R BS.1770, LUFS); NULL for digital silence"

@@ -1,0 +1,74 @@
+"""Every musical descriptor of one file but its key, from its mono analysis signal in one pass.
+
+mono signal (22,050 Hz) ──► onset strength, frame energy, chroma (once, :mod:`onsets`)
+    ──► tempo (:mod:`tempo`) ──► loop or one-shot (:mod:`kind`)
+    ──► a loop: its tempo; a one-shot: its pitch (:mod:`pitch`), if it has one
+
+The pipeline calls :func:`describe` with the signal it already made for the key; nothing here decodes
+or resamples, and the onset transform is the only one computed (the pitch frames of a one-shot aside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import kind as kind_model
+from . import onsets, pitch, tempo
+
+SAMPLE_RATE = onsets.SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Descriptors:
+    """One file's descriptors, as the catalog stores them.
+
+    ``kind``: ``'loop'`` or ``'one-shot'`` (None for digital silence); ``bpm`` (beats per minute) and
+    ``bpm_confidence`` (0–1) for a loop, None for a one-shot; ``root_note`` (``'Db3'``, C4 = 261.6 Hz,
+    tonics spelled as the catalog's keys) and ``tuning_cents`` (deviation from equal temperament at
+    A4 = 440 Hz, in [-50, 50)) for a pitched one-shot, None for loops and unpitched one-shots.
+    """
+
+    kind: str | None = None
+    bpm: float | None = None
+    bpm_confidence: float | None = None
+    root_note: str | None = None
+    tuning_cents: float | None = None
+
+
+def describe(y: np.ndarray, sr: int = SAMPLE_RATE, *, kind: str | None = None) -> Descriptors:
+    """Kind, tempo and pitch of a mono signal.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,), dtype=float32]
+        mono signal at ``sr`` Hz, any length.
+    sr : int
+        must be :data:`SAMPLE_RATE` (22,050 Hz): resample first (``frontend.mono_at``).
+    kind : {'loop', 'one-shot'} or None
+        the kind when something more reliable than the audio says it (a file's ACID chunk); by default
+        the audio decides.
+
+    Returns
+    -------
+    Descriptors
+    """
+    if sr != SAMPLE_RATE:
+        raise ValueError(f"sr={sr} must be {SAMPLE_RATE} (resample with frontend.mono_at first)")
+    y = np.asarray(y, dtype=np.float32)
+    if y.size == 0 or not np.any(y):
+        return Descriptors()
+    strength = onsets.onset_strength(y, sr=sr)
+    if kind is None and kind_model.plainly_one_shot(strength):
+        kind, beat = kind_model.ONE_SHOT, tempo.NO_TEMPO
+    else:
+        beat = tempo.estimate_tempo(strength)
+    if kind is None:
+        kind, _ = kind_model.classify(strength, beat)
+    elif kind not in (kind_model.LOOP, kind_model.ONE_SHOT):
+        raise ValueError(f"kind={kind!r} is not one of {kind_model.LOOP!r}, {kind_model.ONE_SHOT!r}")
+    if kind == kind_model.LOOP:
+        return Descriptors(kind, beat.bpm, beat.confidence)
+    note = pitch.estimate_pitch(y, strength.energy_db, sr=sr, fps=strength.fps)
+    return Descriptors(kind, root_note=note.root_note, tuning_cents=note.tuning_cents)

@@ -1,0 +1,365 @@
+"""Pitch of a one-shot: the note's body ──► harmonic f0 per frame ──► the held pitch ──► exact period.
+
+1. **Body.** From the loudest frame (its attack skipped) to where the sound has fallen
+   :data:`BODY_DB` below it, at most :data:`MAX_BODY_SECONDS`: where a note holds its pitch.
+2. **Harmonic f0 per frame.** A few Hann frames across the body; the strongest spectral peaks; each peak
+   divided by 1–6 is a candidate fundamental, scored by how much of the peaks' amplitude its harmonic
+   series explains, less the share of its harmonics (up to the highest one it explains) that are
+   missing. Octave errors are what this guards against: half the true f0 explains every peak too but
+   misses every other harmonic; twice the true f0 misses nothing but leaves the odd harmonics
+   unexplained; a weak or absent fundamental costs one missing harmonic of many.
+3. **The held pitch.** The frames' estimates (in MIDI numbers) vote, weighted by level and harmonic
+   score; the winning semitone's frames are the note (a pitch glide or a noisy attack loses the vote).
+4. **Exact period.** Each frame's autocorrelation (from its spectrum, divided by the window's own,
+   as Praat does) near the voted period, interpolated to a fraction of a sample; the median over the
+   agreeing frames is the pitch. Cents are read from it, not from FFT bins.
+
+A sound is pitched when the frames that agree hold most of the level from the first of them on
+(:data:`MIN_AGREEMENT`), its partials are harmonic (:data:`MIN_HARMONICITY`; less is asked of a
+clearly periodic sound, as struck bars and plucked strings have partials off the series), it repeats
+at its period (:data:`MIN_PERIODICITY`), and it holds the pitch for long enough
+(:data:`MIN_HELD_SECONDS`) — not only as a short tail after a sweep that holds most of the energy,
+as a kick does (:data:`TAIL_SECONDS`, :data:`TAIL_SHARE`). Drums, noise and sweeps are unpitched;
+toms and other tuned percussion often are pitched, and get a root.
+
+Written here rather than taken from ``librosa.pyin``: pyin costs seconds per file (its first call
+compiles with numba) and librosa is not a runtime dependency; and a bare frame-wise f0 tracker's
+first guess is where octave errors come from, which the harmonic scoring above resolves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+
+from . import frontend
+from .keys import TONICS
+
+#: lowest and highest fundamental reported (Hz): A0 − a little, C8 + a little
+FMIN = 25.0
+FMAX = 4500.0
+#: frame length for the spectral peaks (samples at 22,050 Hz: 186 ms) and the FFT it is padded to (1.5×: the
+#: autocorrelation is exact for lags up to half a frame, all that is read of it)
+FRAME_LENGTH = 4096
+FFT_LENGTH = 6144
+#: most frames analysed per note
+MAX_FRAMES = 6
+#: the body ends where the level falls this far below the loudest frame (dB)
+BODY_DB = -30.0
+#: the attack skipped after the loudest frame (s), and the longest body analysed (s)
+ATTACK_SECONDS = 0.03
+MAX_BODY_SECONDS = 1.5
+#: spectral peaks are looked for up to (Hz)
+PEAK_FMAX = 6000.0
+#: spectral peaks kept per frame, and how far below the frame's strongest they may be (dB)
+MAX_PEAKS = 20
+PEAK_FLOOR_DB = -45.0
+#: peaks divided by 1..SUBHARMONICS are the candidates; harmonics counted up to MAX_HARMONIC
+SUBHARMONICS = 6
+#: the strongest peaks that propose candidates
+CANDIDATE_PEAKS = 8
+MAX_HARMONIC = 16
+#: a peak belongs to harmonic h when within this many cents of h·f0, and within this share of f0
+MATCH_CENTS = 40.0
+MATCH_SHARE = 0.25
+#: weight of the missing-harmonic share against the explained amplitude share
+MISSING_WEIGHT = 0.5
+#: pitched only if: the frames that agree on the pitch hold at least this share (times their harmonic score)
+#: of the level of the frames from the first of them on
+MIN_AGREEMENT = 0.5
+#: ... their harmonic score averages at least this
+MIN_HARMONICITY = 0.6
+#: ... or at least MIN_HARMONICITY_PERIODIC when the sound repeats at its period at least CLEARLY_PERIODIC well
+MIN_HARMONICITY_PERIODIC = 0.4
+CLEARLY_PERIODIC = 0.9
+#: ... the body repeats at the period this well (normalised autocorrelation, 0–1)
+MIN_PERIODICITY = 0.6
+#: ... and the agreeing frames span at least this long (s)
+MIN_HELD_SECONDS = 0.08
+#: ... and unless the pitch is only a short tail (held less than TAIL_SECONDS, s) after an attack that
+#: holds most of the energy (its share below TAIL_SHARE): a kick's sweep settling on a low sine
+TAIL_SECONDS = 0.35
+TAIL_SHARE = 0.5
+A4_HZ = 440.0
+A4_MIDI = 69
+
+
+@dataclass(frozen=True)
+class PitchEstimate:
+    """The pitch of a one-shot, or why there is none.
+
+    ``midi``: the held pitch as a fractional MIDI number (69.0 = A4 = 440 Hz), None when unpitched;
+    ``root_note`` (``'C#3'`` spelled with the catalog's tonics: ``'Db3'``; C4 = 261.6 Hz) and
+    ``tuning_cents`` in [-50, 50) follow from it. ``harmonicity`` and ``periodicity`` (0–1) are the
+    evidence; ``held_s`` how long the pitch is held (s); ``held_share`` the share of the energy after the
+    loudest frame that comes from where the pitch is first held on.
+    """
+
+    midi: float | None
+    harmonicity: float = 0.0
+    periodicity: float = 0.0
+    held_s: float = 0.0
+    held_share: float = 0.0
+
+    @property
+    def root_note(self) -> str | None:
+        return None if self.midi is None else note_name(_nearest(self.midi))
+
+    @property
+    def tuning_cents(self) -> float | None:
+        return None if self.midi is None else round(100.0 * (self.midi - _nearest(self.midi)), 1)
+
+
+NO_PITCH = PitchEstimate(None)
+
+
+def _nearest(midi: float) -> int:
+    """The semitone a pitch is spelled as: deviations are in [-50, 50) cents, at 0.1-cent resolution."""
+    return int(np.floor(round(midi, 3) + 0.5))
+
+
+def note_name(midi: int) -> str:
+    """Note name with octave of a MIDI number: 60 → ``'C4'`` (261.6 Hz), 61 → ``'Db4'``; tonics as in keys."""
+    return f"{TONICS[midi % 12]}{midi // 12 - 1}"
+
+
+def hz_to_midi(f: float | np.ndarray) -> float | np.ndarray:
+    """Fractional MIDI number of a frequency in Hz (A4 = 440 Hz = 69)."""
+    return A4_MIDI + 12.0 * np.log2(np.asarray(f, dtype=np.float64) / A4_HZ)
+
+
+def midi_to_hz(midi: float | np.ndarray) -> float | np.ndarray:
+    """Frequency in Hz of a fractional MIDI number."""
+    return A4_HZ * 2.0 ** ((np.asarray(midi, dtype=np.float64) - A4_MIDI) / 12.0)
+
+
+@lru_cache(maxsize=2)
+def _window(n: int) -> np.ndarray:
+    return np.hanning(n).astype(np.float32)
+
+
+def body(energy_db: np.ndarray, *, fps: float) -> tuple[int, int]:
+    """First and last frame (inclusive, at ``fps``) of a one-shot's body: where it holds its pitch."""
+    peak = int(np.argmax(energy_db))
+    start = min(peak + int(round(ATTACK_SECONDS * fps)), energy_db.size - 1)
+    below = np.flatnonzero(energy_db[start:] < BODY_DB)
+    end = start + (int(below[0]) - 1 if below.size else energy_db.size - 1 - start)
+    end = min(max(end, start), start + int(round(MAX_BODY_SECONDS * fps)))
+    return start, end
+
+
+def frame_spectra(frames: np.ndarray) -> np.ndarray:
+    """Complex spectra of Hann-windowed frames, zero-padded to :data:`FFT_LENGTH`.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(count, FRAME_LENGTH)]
+        signal, each frame's mean removed.
+
+    Returns
+    -------
+    np.ndarray [shape=(count, FFT_LENGTH // 2 + 1), dtype=complex64]
+    """
+    return scipy.fft.rfft(frames * _window(frames.shape[1]), n=FFT_LENGTH, axis=1)
+
+
+def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """The strongest peaks of each frame's spectrum (:func:`frame_spectra`).
+
+    Returns
+    -------
+    (freqs, amps) : np.ndarray [shape=(count, MAX_PEAKS)] each
+        frequency in Hz (parabolic interpolation of the log magnitude) and linear magnitude, strongest
+        first; a slot with no peak (fewer peaks, or more than :data:`PEAK_FLOOR_DB` below the frame's
+        strongest) has amplitude 0.
+    """
+    hi = min(spectra.shape[1] - 1, int(PEAK_FMAX * FFT_LENGTH / sr))
+    mag = np.abs(spectra[:, : hi + 1])
+    lo = max(1, int(FMIN * 0.9 * FFT_LENGTH / sr))
+    inner = mag[:, lo:-1]
+    is_peak = (inner > mag[:, lo - 1 : -2]) & (inner >= mag[:, lo + 1 :])
+    candidates = np.where(is_peak, inner, 0.0)
+    k = min(MAX_PEAKS, candidates.shape[1])
+    top = np.argpartition(-candidates, k - 1, axis=1)[:, :k]
+    amps = np.take_along_axis(candidates, top, axis=1)
+    order = np.argsort(-amps, axis=1, kind="stable")
+    top, amps = np.take_along_axis(top, order, axis=1), np.take_along_axis(amps, order, axis=1)
+    floor = amps[:, :1] * 10.0 ** (PEAK_FLOOR_DB / 20.0)
+    amps = np.where(amps >= floor, amps, 0.0)
+    idx = top + lo
+    log = np.log(mag + 1e-12)
+    a, b, c = (np.take_along_axis(log, idx + d, axis=1) for d in (-1, 0, 1))
+    denominator = a - 2 * b + c
+    safe = np.where(denominator < 0, denominator, -1.0)
+    offset = np.where(denominator < 0, 0.5 * (a - c) / safe, 0.0)
+    return (idx + np.clip(offset, -0.5, 0.5)) * sr / FFT_LENGTH, amps
+
+
+def harmonic_f0(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each frame, the fundamental whose harmonic series best accounts for its spectral peaks.
+
+    Parameters
+    ----------
+    freqs, amps : np.ndarray [shape=(count, peaks)]
+        from :func:`spectral_peaks` (Hz, linear magnitude; amplitude 0 marks an empty slot).
+
+    Returns
+    -------
+    (f0, score) : np.ndarray [shape=(count,)] each
+        f0 in Hz (0 when no candidate lies in [FMIN, FMAX]); score in [-MISSING_WEIGHT, 1]: the share of
+        the peaks' amplitude on the harmonics of f0, less :data:`MISSING_WEIGHT` × the share of
+        harmonics 1..(highest explained) with no peak.
+    """
+    strongest = freqs[:, :CANDIDATE_PEAKS]
+    cand = (strongest[:, :, None] / np.arange(1, SUBHARMONICS + 1)).reshape(freqs.shape[0], -1)
+    valid = ((amps[:, :CANDIDATE_PEAKS, None] > 0) & np.ones(SUBHARMONICS, bool)).reshape(cand.shape)
+    valid &= (cand >= FMIN) & (cand <= FMAX)
+    cand = np.where(valid, cand, FMIN)
+    ratio = freqs[:, None, :] / cand[:, :, None]  # frames × candidates × peaks
+    harmonic = np.maximum(np.rint(ratio), 1.0)
+    cents = np.abs(1200.0 * np.log2(ratio / harmonic))
+    matched = (
+        (harmonic <= MAX_HARMONIC)
+        & (cents <= MATCH_CENTS)
+        & (np.abs(ratio - harmonic) <= MATCH_SHARE)
+        & (amps[:, None, :] > 0)
+    )
+    total = np.maximum(amps.sum(axis=1), 1e-12)
+    explained = (matched * amps[:, None, :]).sum(axis=2) / total[:, None]
+    # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one
+    numbers = np.where(matched, harmonic, 0).astype(np.int64)
+    present = np.bitwise_or.reduce(np.left_shift(1, numbers) & -2, axis=2)
+    top = numbers.max(axis=2)
+    wanted = np.left_shift(1, top + 1) - 2
+    missing = np.bitwise_count(wanted & ~present) / np.maximum(top, 1)
+    score = np.where(valid, explained - MISSING_WEIGHT * missing, -np.inf)
+    # near-ties go to the highest candidate: a sub-octave only ever adds missing harmonics
+    near = score >= score.max(axis=1, keepdims=True) - 0.02
+    best = np.argmax(np.where(near, cand, -1.0), axis=1)
+    rows = np.arange(cand.shape[0])
+    f0 = np.where(valid[rows, best], cand[rows, best], 0.0)
+    return f0, np.where(valid[rows, best], score[rows, best], 0.0)
+
+
+@lru_cache(maxsize=2)
+def _window_autocorrelation(n: int) -> np.ndarray:
+    w = _window(n).astype(np.float64)
+    r = np.fft.irfft(np.abs(np.fft.rfft(w, n=FFT_LENGTH)) ** 2, n=FFT_LENGTH)[:n]
+    return r / r[0]
+
+
+def refine_f0(spectra: np.ndarray, f0: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """The exact fundamental near each frame's ``f0`` from its autocorrelation, and how periodic it is.
+
+    The frame's autocorrelation is computed from its spectrum and divided by the window's own
+    autocorrelation (Boersma 1993, as Praat does), which removes the window's pull towards short lags.
+    The peak within ±6 % of the period is interpolated with a parabola; for high notes the peak at a
+    multiple of the period of at least 100 samples is used, so the error is a fraction of a cent.
+
+    Parameters
+    ----------
+    spectra : np.ndarray [shape=(count, FFT_LENGTH // 2 + 1)]
+    f0 : np.ndarray [shape=(count,)]
+        approximate fundamentals in Hz (0: skip the frame).
+
+    Returns
+    -------
+    (f0, periodicity) : np.ndarray [shape=(count,)] each
+        f0 in Hz (the input where no peak is found) and the normalised autocorrelation at the period
+        (1 for a perfectly periodic frame, near 0 for noise).
+    """
+    r = scipy.fft.irfft(np.abs(spectra) ** 2, n=FFT_LENGTH, axis=1)[:, : FRAME_LENGTH // 2]
+    r = r / np.maximum(r[:, :1], 1e-20) / np.maximum(_window_autocorrelation(FRAME_LENGTH)[: FRAME_LENGTH // 2], 1e-3)
+    exact, value = f0.astype(np.float64).copy(), np.zeros(f0.shape)
+    for j in np.flatnonzero(f0 > 0):
+        period = sr / f0[j]
+        multiple = max(1, int(np.ceil(100.0 / period)))
+        centre = multiple * period
+        lo, hi = max(2, int(np.floor(centre * 0.94))), int(np.ceil(centre * 1.06))
+        if hi + 1 >= r.shape[1]:
+            continue
+        k = lo + int(np.argmax(r[j, lo : hi + 1]))
+        a, b, c = r[j, k - 1], r[j, k], r[j, k + 1]
+        denominator = a - 2 * b + c
+        offset = 0.5 * (a - c) / denominator if denominator < 0 else 0.0
+        exact[j] = multiple * sr / (k + float(np.clip(offset, -0.5, 0.5)))
+        value[j] = min(float(b), 1.0)
+    return exact, value
+
+
+def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float) -> PitchEstimate:
+    """The held pitch of a one-shot; ``midi`` is None for an unpitched one.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,), dtype=float32]
+        mono signal at ``sr`` Hz.
+    energy_db : np.ndarray [shape=(frames,)]
+        frame energy relative to the loudest frame (dB) at ``fps`` frames per second, frame ``t``
+        centred on sample ``t * sr / fps`` (:class:`onsets.Onsets`).
+
+    Returns
+    -------
+    PitchEstimate
+    """
+    if y.size < FRAME_LENGTH // 8 or energy_db.size == 0:
+        return NO_PITCH
+    start, end = body(energy_db, fps=fps)
+    count = int(min(MAX_FRAMES, end - start + 1))
+    at = np.linspace(start, end, count).round().astype(int)
+    padded = frontend.zero_pad(y, FRAME_LENGTH // 2)
+    offsets = np.round(at * sr / fps).astype(int)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, FRAME_LENGTH)[
+        np.minimum(offsets, padded.size - FRAME_LENGTH)
+    ]
+    spectra = frame_spectra(frames - frames.mean(axis=1, keepdims=True))
+    f0, score = harmonic_f0(*spectral_peaks(spectra, sr=sr))
+    voiced = (f0 > 0) & (score > 0)
+    if not voiced.any():
+        return NO_PITCH
+    exact, period_value = refine_f0(spectra, np.where(voiced, f0, 0.0), sr=sr)
+    midi = np.where(voiced, hz_to_midi(np.where(voiced, f0, A4_HZ)), 0.0)
+    fine = np.where(voiced, hz_to_midi(np.where(voiced, exact, A4_HZ)), 0.0)
+    fine = np.where(np.abs(fine - midi) < 0.6, fine, midi)
+    levels = 10.0 ** (energy_db[at] / 20.0)
+    weights = np.where(voiced, levels * score, 0.0)
+    # vote in semitone bins; each vote is shared with the neighbouring bin by distance, so a note
+    # tuned between two semitones or a vibrato does not split it
+    low = np.floor(midi[voiced]).astype(int).clip(0, 138)
+    frac = midi[voiced] - np.floor(midi[voiced])
+    votes = np.zeros(140)
+    np.add.at(votes, low, weights[voiced] * (1 - frac))
+    np.add.at(votes, low + 1, weights[voiced] * frac)
+    winner = int(np.argmax(votes[:-1] + votes[1:]))
+    agree = voiced & (midi >= winner - 0.5) & (midi <= winner + 1.5)
+    # from the first frame that holds the pitch on: an attack or a glide before it may disagree
+    since = np.arange(count) >= int(np.argmax(agree))
+    agreement = float(weights[agree].sum() / max(float(levels[since].sum()), 1e-12))
+    harmonicity = float(np.average(score[agree], weights=levels[agree]))
+    periodic = float(np.average(period_value[agree], weights=levels[agree]))
+    held = np.flatnonzero(agree)
+    held_s = float((at[held[-1]] - at[held[0]]) / fps + (FRAME_LENGTH / 2) / sr)
+    # the share of the sound's energy from where the pitch is first held: a kick's short pitched tail
+    # after its sweep holds little of it, an 808's long one most
+    power = 10.0 ** (energy_db / 10.0)
+    loudest = int(np.argmax(energy_db))
+    first = max(at[held[0]] - int(round(FRAME_LENGTH / 4 * fps / sr)), loudest)
+    held_share = float(power[first:].sum() / max(float(power[loudest:].sum()), 1e-12))
+    kick_like = held_s < TAIL_SECONDS and held_share < TAIL_SHARE
+    # a clearly periodic sound needs less harmonic structure: struck bars and plucked strings have
+    # partials off the harmonic series, and a pitch all the same
+    harmonic_enough = harmonicity >= MIN_HARMONICITY or (
+        harmonicity >= MIN_HARMONICITY_PERIODIC and periodic >= CLEARLY_PERIODIC
+    )
+    if (
+        agreement < MIN_AGREEMENT * harmonicity
+        or not harmonic_enough
+        or periodic < MIN_PERIODICITY
+        or held_s < MIN_HELD_SECONDS
+        or kick_like
+    ):
+        return PitchEstimate(None, harmonicity, periodic, held_s, held_share)
+    return PitchEstimate(float(np.median(fine[agree])), harmonicity, periodic, held_s, held_share)
