@@ -7,7 +7,7 @@ N      ?= 500
 # Debian packages: FluidSynth and General MIDI soundfonts, for rendering training and test material
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog train evaluate clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors train evaluate clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -52,6 +52,10 @@ test-fast: setup
 # a 1,000,000-row catalog: searches, GROUP BY, a commit and a compaction, in-process and from the command line
 bench-catalog: setup
 	$(BIN)/python -m sampledex.pipeline.tools.catalogbench
+
+# tempo, loop or one-shot, root and tuning on a seeded set rendered with the held-out soundfont, beside librosa
+bench-descriptors: setup
+	$(BIN)/python -m sampledex.pipeline.tools.descbench
 
 # start-up and answer time of --help, query and search, beside `python -c pass`
 bench-startup: setup

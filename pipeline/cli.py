@@ -309,7 +309,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not rows and (empty := empty_filters(con, args)):
         _say(
             f"note: no row of this catalog has a value for {', '.join(empty)} yet "
-            "(this version does not compute it), so the search cannot match anything"
+            "(an older version wrote its rows, or nothing in it has one), so the search cannot match anything"
         )
     return EXIT_OK
 
