@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,35 @@ def live_group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
+
+
+@pytest.fixture
+def process_groups():
+    """Start commands each in its own process group; whatever is left of them is killed at teardown.
+
+    SIGINT is reset to its default in the child, so that a test's Ctrl-C arrives as a terminal's does,
+    whatever the test runner's own disposition (a background shell starts its jobs with SIGINT ignored).
+    """
+    started = []
+
+    def start(command: list[str], **kw) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            command,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            **kw,
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if live_group_members(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -61,25 +61,6 @@ def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.002):
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-@pytest.fixture
-def process_groups():
-    """Start commands in their own process group; whatever is left of them is killed at teardown."""
-    started = []
-
-    def start(command: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if live_group_members(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> Path:
     return demo.write_library(tmp_path_factory.mktemp("crash") / "lib", demo.bench_specs(N_FILES, seed=3))

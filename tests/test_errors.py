@@ -381,33 +381,6 @@ def long_library(tmp_path_factory) -> Path:
     return demo.write_library(tmp_path_factory.mktemp("interrupt") / "lib", demo.bench_specs(N_INTERRUPT_FILES, seed=3))
 
 
-@pytest.fixture
-def process_group():
-    """Start a command in its own process group; whatever is left of it is killed at teardown."""
-    started = []
-
-    def start(command: list[str], **kw) -> subprocess.Popen:
-        # Ctrl-C as a terminal delivers it, whatever the test runner's own disposition (a background
-        # shell starts its jobs with SIGINT ignored, and a child would inherit that)
-        proc = subprocess.Popen(
-            command,
-            start_new_session=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-            **kw,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if live_group_members(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "moment, to_group",
@@ -418,10 +391,10 @@ def process_group():
     ],
     ids=["workers-starting", "mid-analysis", "mid-analysis-whole-group"],
 )
-def test_ctrl_c_interrupts_the_run(moment, to_group, long_library, tmp_path, process_group):
+def test_ctrl_c_interrupts_the_run(moment, to_group, long_library, tmp_path, process_groups):
     cat = tmp_path / "catalog"
     command = [SAMPLEDEX, "index", str(long_library), "--catalog", str(cat), "--workers", "2"]
-    proc = process_group(command, env=cli_env())
+    proc = process_groups(command, env=cli_env())
     # `samples/` appears before the cluster starts; the first part once the workers analyse
     started = str(cat / "samples") if moment == "workers starting" else str(cat / "samples" / "part-*.parquet")
     wait_for(lambda: glob.glob(started) or proc.poll() is not None, 120, moment)
