@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,16 @@ def run_cli(*args: str, expect: int = 0, timeout: float = 300, **kw) -> subproce
     proc = subprocess.run([SAMPLEDEX, *args], capture_output=True, text=True, timeout=timeout, **kw)
     assert proc.returncode == expect, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
+
+
+def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.002):
+    """Poll ``condition`` every ``poll_s`` seconds until it is truthy; returns its value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def live_group_members(pgid: int) -> list[int]:

@@ -28,7 +28,7 @@ from sampledex.pipeline import catalog as catalog_mod
 from sampledex.pipeline import plan, sources
 from sampledex.pipeline.tools import demo
 
-from conftest import SAMPLEDEX, live_group_members
+from conftest import SAMPLEDEX, live_group_members, wait_for
 
 N_FILES = 300
 WORKERS = 2
@@ -49,16 +49,6 @@ def index_command(lib: Path, catalog: Path) -> list[str]:
         "--key-method",
         "classic",
     ]
-
-
-def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.002):
-    """Poll ``condition`` every ``poll_s`` seconds until it is truthy; returns its value."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

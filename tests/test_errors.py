@@ -26,7 +26,7 @@ from sampledex.pipeline import catalog as catalog_mod
 from sampledex.pipeline.defaults import DEBUG_ENV
 from sampledex.pipeline.tools import demo
 
-from conftest import CREDENTIALS, SAMPLEDEX, live_group_members, run_cli, write_tone
+from conftest import CREDENTIALS, SAMPLEDEX, live_group_members, run_cli, wait_for, write_tone
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -49,15 +49,6 @@ def fails(*args: str, code: int, mentions: str = "", **kw) -> str:
     """Run ``sampledex ARGS``; it must exit with ``code`` and say one line (returned)."""
     kw.setdefault("env", cli_env())
     return assert_one_line(run_cli(*args, expect=code, timeout=120, **kw).stderr, mentions=mentions)
-
-
-def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.002):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
