@@ -37,7 +37,9 @@ class Descriptors:
     tuning_cents: float | None = None
 
 
-def describe(y: np.ndarray, sr: int = SAMPLE_RATE, *, kind: str | None = None) -> Descriptors:
+def describe(
+    y: np.ndarray, sr: int = SAMPLE_RATE, *, kind: str | None = None, strength: onsets.Onsets | None = None
+) -> Descriptors:
     """Kind, tempo and pitch of a mono signal.
 
     Parameters
@@ -49,6 +51,8 @@ def describe(y: np.ndarray, sr: int = SAMPLE_RATE, *, kind: str | None = None) -
     kind : {'loop', 'one-shot'} or None
         the kind when something more reliable than the audio says it (a file's ACID chunk); by default
         the audio decides.
+    strength : onsets.Onsets or None
+        :func:`onsets.onset_strength` of ``y`` when the caller has it already (computed here otherwise).
 
     Returns
     -------
@@ -59,7 +63,8 @@ def describe(y: np.ndarray, sr: int = SAMPLE_RATE, *, kind: str | None = None) -
     y = np.asarray(y, dtype=np.float32)
     if y.size == 0 or not np.any(y):
         return Descriptors()
-    strength = onsets.onset_strength(y, sr=sr)
+    if strength is None:
+        strength = onsets.onset_strength(y, sr=sr)
     if kind is None and kind_model.plainly_one_shot(strength):
         kind, beat = kind_model.ONE_SHOT, tempo.NO_TEMPO
     else:

@@ -56,7 +56,8 @@ class Onsets:
     over the low, middle and high bands apart (edges :data:`GROUP_EDGES_HZ`); ``strength`` is their sum.
     ``chroma`` [shape=(12, frames), dtype=float32]: magnitude per pitch class (row 0 = C) from
     :data:`CHROMA_RANGE_HZ`, where this short FFT still resolves semitones: enough to see where the
-    harmony changes, not to name it.
+    harmony changes, not to name it. ``bands`` [shape=(NUM_BANDS, frames), dtype=float32]: the linear
+    magnitude in each band (the spectral envelope the embedding reads).
     """
 
     strength: np.ndarray
@@ -65,6 +66,7 @@ class Onsets:
     duration_s: float
     fps: float = FPS
     chroma: np.ndarray | None = None
+    bands: np.ndarray | None = None
 
     @property
     def frames(self) -> int:
@@ -97,13 +99,13 @@ def onset_strength(y: np.ndarray, *, sr: int = SAMPLE_RATE) -> Onsets:
     peak = float(bands.max()) if bands.size else 0.0
     if peak <= 0:
         zeros = np.zeros((len(GROUP_EDGES_HZ) + 1, power.size), np.float32)
-        return Onsets(zeros[0], energy_db, zeros, y.size / sr, chroma=chroma)
+        return Onsets(zeros[0], energy_db, zeros, y.size / sr, chroma=chroma, bands=bands)
     log_bands = np.log1p((LOG_GAIN / peak) * bands)
     # circular: frame 0 is measured from the last frame, as a loop is played (for a one-shot that ends in
     # silence this is its attack from silence; for a seamless loop, one onset among the others)
     flux = np.maximum(log_bands - np.roll(log_bands, 1, axis=1), 0.0)
     groups = group_matrix() @ flux
-    return Onsets(groups.sum(axis=0), energy_db, groups, y.size / sr, chroma=chroma)
+    return Onsets(groups.sum(axis=0), energy_db, groups, y.size / sr, chroma=chroma, bands=bands)
 
 
 def _spectral_frames(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
-from sampledex.models import descriptors, frontend
+from sampledex.models import descriptors, embedding, frontend, onsets
 from sampledex.models.classic import ClassicKeyEstimator
 from sampledex.models.errors import UsageError
 from sampledex.models.keys import KeyEstimate, KeyEstimator
@@ -28,8 +28,8 @@ from .defaults import DEFAULT_KEY_METHOD, KEY_METHODS
 from .sources import FileEntry
 
 #: bump when a descriptor's definition changes: every row is then re-analysed
-FEATURES_VERSION = "f4"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names;
-# f4: kind, bpm, bpm_confidence, root_note and tuning_cents from the audio
+FEATURES_VERSION = "f5"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names;
+# f4: kind, bpm, bpm_confidence, root_note and tuning_cents from the audio; f5: embedding
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
@@ -96,8 +96,12 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD, name
     """
     audio = decode.decode(source)
     mono = decode.to_analysis_mono(audio)
-    key = estimate_key(audio, method, mono=mono)
-    found = descriptors.describe(mono)
+    # the two transforms every estimator shares, computed once: the key's spectrogram and the onset bands
+    S = frontend.logfreq_spectrogram(mono) if mono.size else None
+    strength = onsets.onset_strength(mono) if mono.size else None
+    key = estimate_key(audio, method, S=S)
+    found = descriptors.describe(mono, strength=strength)
+    vector = embedding.embed(strength, S) if strength is not None and S is not None else None
     row = {
         "format": audio.format,
         "sample_rate": audio.sample_rate,
@@ -109,14 +113,23 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD, name
         **descriptor_columns(found),
         "peak_dbfs": features.peak_dbfs(audio.samples),
         "loudness_lufs": features.loudness_lufs(audio.samples, audio.sample_rate),
+        "embedding": None if vector is None else vector.tolist(),
         "notes": analysis_notes(audio),
     }
     declared = declared_columns(source, name, row)
     if declared.get("kind", found.kind) != found.kind:
         # the file's ACID chunk says loop where the audio says one-shot, or the reverse: its flag is the
         # kind, and the tempo or the pitch follows it
-        declared.update(descriptor_columns(descriptors.describe(mono, kind=declared["kind"])))
+        declared.update(descriptor_columns(descriptors.describe(mono, kind=declared["kind"], strength=strength)))
     return {**row, **declared}
+
+
+def embed_audio(audio: decode.Audio) -> np.ndarray | None:
+    """The embedding of decoded audio [shape=(embedding.DIM,)] as :func:`describe` computes it; None if silent."""
+    mono = decode.to_analysis_mono(audio)
+    if not mono.size:
+        return None
+    return embedding.embed(onsets.onset_strength(mono), frontend.logfreq_spectrogram(mono))
 
 
 def descriptor_columns(found: descriptors.Descriptors) -> dict[str, Any]:
@@ -150,22 +163,20 @@ def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -
     return columns
 
 
-def estimate_key(
-    audio: decode.Audio, method: str = DEFAULT_KEY_METHOD, *, mono: np.ndarray | None = None
-) -> KeyEstimate:
-    """The key of decoded audio; its spectrogram is freed on return.
+def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD, *, S: np.ndarray | None = None) -> KeyEstimate:
+    """The key of decoded audio.
 
-    ``mono`` is :func:`decode.to_analysis_mono` of ``audio`` when the caller has
-    it already (it is made here otherwise). Clips shorter than
+    ``S`` is :func:`frontend.logfreq_spectrogram` of the audio's analysis mono
+    signal when the caller has it already (it is made here otherwise). Clips shorter than
     :data:`MIN_KEY_SECONDS` get no key: a few milliseconds hold no pitch the
     front end can resolve (its window is 0.37 s), and an estimator would still
     name one.
     """
     if audio.analysed_s < MIN_KEY_SECONDS:
         return KeyEstimate(None, 0.0)
-    if mono is None:
-        mono = decode.to_analysis_mono(audio)
-    return key_estimator(method)(frontend.logfreq_spectrogram(mono))
+    if S is None:
+        S = frontend.logfreq_spectrogram(decode.to_analysis_mono(audio))
+    return key_estimator(method)(S)
 
 
 def analysis_notes(audio: decode.Audio) -> str | None:

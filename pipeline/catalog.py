@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 # pyarrow and the schema are imported where a part is written: readers (`query`, `search`)
 # need only duckdb, and start faster without them.
 
-SQL_FILES = ("keys.sql", "macros.sql", "views.sql", "declared.sql")
+SQL_FILES = ("keys.sql", "macros.sql", "views.sql", "declared.sql", "duplicates.sql")
 #: folders of parts, each with a schema of that name in :mod:`schema`; samples and removals are
 #: per generation, runs is one folder
 PART_FOLDERS = ("samples", "removals", "runs")

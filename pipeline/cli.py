@@ -230,58 +230,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def search_key(args: argparse.Namespace) -> str | None:
     """``--key`` in its canonical spelling (a usage error if it is not a key), or None."""
-    from sampledex.models import keys
+    from .search import canonical_key
 
-    if not args.key:
-        return None
-    try:
-        return keys.canonical(args.key)
-    except keys.KeySpellingError as exc:
-        raise UsageError(f"--key: {exc}") from None
+    return canonical_key(args.key, option="--key")
 
 
 def search_sql(args: argparse.Namespace, con) -> tuple[str, list]:
-    """The SELECT behind ``search``, with its parameters.
+    """The SELECT behind ``search``, with its parameters (filters: :func:`search.where`)."""
+    from . import search
 
-    The compatible keys come from the catalog's own ``compatible_keys`` macro, asked first, so that
-    the search filters on a constant list of keys: DuckDB then skips the base's row groups whose keys
-    (it is sorted by key) are none of them, which a filter on the macro's subquery cannot do. With
-    ``--declared`` the key, tempo and root filters test what the file's metadata or name declares
-    (``declared_matches`` in ``sql/declared.sql``) instead of what the audio says.
-    """
-    from .catalog import scalar
-
-    where: list[str] = ["error IS NULL"]
-    params: list = []
-    key = search_key(args)
-    wanted = None
-    if key:
-        wanted = (
-            [key]
-            if not args.compatible
-            else scalar(con, "SELECT compatible_keys(?, rule := ?)", [key, args.compatible])
-        )
-    if args.declared:
-        where.append(
-            "declared_matches(declared_key, declared_bpm, declared_root, want_keys := ?, "
-            "bpm_lo := ?, bpm_hi := ?, root := ?)"
-        )
-        params += [wanted, *(args.bpm or (None, None)), args.root]
-    else:
-        if wanted:
-            where.append(f"key IN ({', '.join('?' * len(wanted))})")
-            params += wanted
-        if args.bpm:
-            where.append("bpm_between(bpm, ?, ?)")
-            params += list(args.bpm)
-        if args.root:
-            where.append("root_note = ?")
-            params.append(args.root)
-    if args.kind:
-        where.append("kind = ?")
-        params.append(args.kind)
+    where, params = search.where(con, search.Filters.from_namespace(args))
     sql = (
-        f"SELECT {', '.join(SEARCH_COLUMNS)} FROM samples WHERE {' AND '.join(where)} "
+        f"SELECT {', '.join(SEARCH_COLUMNS)} FROM samples WHERE {where} "
         f"ORDER BY key_confidence DESC NULLS LAST, path LIMIT ?"
     )
     return sql, params + [args.limit]
@@ -311,6 +271,61 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"note: no row of this catalog has a value for {', '.join(empty)} yet "
             "(an older version wrote its rows, or nothing in it has one), so the search cannot match anything"
         )
+    return EXIT_OK
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from . import catalog as catalog_mod
+    from . import similar
+
+    con = catalog_mod.Catalog(args.catalog).connect(read_only=True)
+    target = similar.find_target(con, args.target, storage_options=storage_options(args.storage_option))
+    columns, rows = similar.similar(con, target, limit=args.limit, kind=args.kind)
+    print_rows(columns, rows, args.format)
+    return EXIT_OK
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    from . import catalog as catalog_mod
+    from . import similar
+
+    con = catalog_mod.Catalog(args.catalog).connect(read_only=True)
+    groups = similar.duplicate_groups(con, near=args.near)
+    rows = [(g.group_id, g.match, path, size) for g in groups for path, size in zip(g.paths, g.sizes)]
+    print_rows(["group_id", "match", "path", "size_bytes"], rows, args.format)
+    reclaimable = sum(g.reclaimable_bytes for g in groups)
+    _say(
+        f"{len(groups)} group(s) of duplicates, {len(rows)} files; keeping the largest file of each group "
+        f"would free {reclaimable:,} bytes ({reclaimable / 2**20:.1f} MiB)"
+    )
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from . import serve
+
+    if not serve.is_loopback(args.host):
+        _say(f"warning: serving on {args.host}: anyone who can reach this address can browse and play the catalog")
+    serve.serve(args.catalog, host=args.host, port=args.port, storage_options=storage_options(args.storage_option))
+    return EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import plot
+
+    out = Path(args.out)
+    if args.file:
+        written = [
+            plot.plot_file(
+                args.file, out, key_method=args.key_method, storage_options=storage_options(args.storage_option)
+            )
+        ]
+    else:
+        written = plot.plot_catalog(_existing_catalog(args).connect(read_only=True), out)
+    for path in written:
+        print(path)
     return EXIT_OK
 
 
@@ -495,6 +510,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     catalog_arg(p)
     format_arg(p)
+
+    p = command("similar", "rank the catalog's samples by how much they sound like one sound", cmd_similar)
+    p.add_argument(
+        "target", metavar="FILE_OR_PATH", help="a path of the catalog, or any audio file or URL (analysed now)"
+    )
+    p.add_argument("--limit", type=count(1, MAX_LIMIT), default=DEFAULT_SEARCH_LIMIT, metavar="N")
+    p.add_argument("--kind", choices=("loop", "one-shot"), help="loops or one-shots only")
+    catalog_arg(p)
+    storage_arg(p)
+    format_arg(p)
+
+    p = command("duplicates", "list groups of copies and what deleting them would free", cmd_duplicates)
+    p.add_argument(
+        "--near", action="store_true", help="also the same audio in other bytes (re-encoded, trimmed a little)"
+    )
+    catalog_arg(p)
+    format_arg(p)
+
+    p = command("serve", "a local web page to browse, filter and audition the catalog", cmd_serve)
+    catalog_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: only this computer)")
+    p.add_argument("--port", type=count(1, 65535), default=8765, metavar="N")
+    storage_arg(p)
+
+    p = command("plot", "draw the catalog (key wheel, tempo, loudness) or one file as PNG", cmd_plot)
+    p.add_argument("file", nargs="?", metavar="FILE", help="one audio file or URL: waveform, spectrogram, key scores")
+    catalog_arg(p)
+    p.add_argument("--out", default="plots", metavar="DIR", help="folder for the PNGs")
+    key_method_arg(p)
+    storage_arg(p)
 
     p = command("compact", "fold the parts written since the last compaction into one sorted base", cmd_compact)
     catalog_arg(p)

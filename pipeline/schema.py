@@ -16,8 +16,10 @@ from typing import Any, NamedTuple
 
 import pyarrow as pa
 
-#: embedding width; NULL until a model fills it
-EMBEDDING_DIM = 32
+from sampledex.models import embedding
+
+#: embedding width (``models.embedding``)
+EMBEDDING_DIM = embedding.DIM
 
 
 class Column(NamedTuple):
@@ -111,9 +113,10 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "embedding",
-        pa.list_(pa.float32()),
-        "FLOAT[]",
-        "vector for similarity search — *not computed yet: NULL*",
+        pa.list_(pa.float32(), EMBEDDING_DIM),
+        f"FLOAT[{EMBEDDING_DIM}]",
+        "unit vector of timbre, envelope, harmonicity, polyphony and pitch content: cosine similarity ranks "
+        "`sampledex similar` and finds near-duplicates; NULL for digital silence and unreadable files",
         shown=False,
     ),
     Column("error", pa.string(), "VARCHAR", "NULL when analysed; otherwise why not (the row still exists)"),

@@ -8,11 +8,15 @@
 -- client, `SET VARIABLE sampledex_catalog = '/path/to/catalog'; .read sql/files.sql` sets them from the
 -- catalog's CURRENT.json (without verifying checksums), then `.read` keys.sql, macros.sql and this file.
 
+-- Parquet keeps no fixed list size, so the embedding is read as FLOAT[] and made FLOAT[47] here (47 is
+-- models/embedding.py's DIM; a test holds them together): DuckDB's array functions want the fixed size.
 CREATE OR REPLACE VIEW sample_base AS
-SELECT * FROM read_parquet(getvariable('sampledex_base'), union_by_name = true);
+SELECT * REPLACE (CAST(embedding AS FLOAT[47]) AS embedding)
+FROM read_parquet(getvariable('sampledex_base'), union_by_name = true);
 
 CREATE OR REPLACE VIEW sample_deltas AS
-SELECT * FROM read_parquet(getvariable('sampledex_samples'), union_by_name = true);
+SELECT * REPLACE (CAST(embedding AS FLOAT[47]) AS embedding)
+FROM read_parquet(getvariable('sampledex_samples'), union_by_name = true);
 
 CREATE OR REPLACE VIEW removals AS
 SELECT * FROM read_parquet(getvariable('sampledex_removals'), union_by_name = true);
