@@ -4,10 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 N      ?= 500
-# Debian packages: FluidSynth and General MIDI soundfonts, for rendering training and test material
-DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
+# Debian packages: FluidSynth and General MIDI soundfonts, for rendering training and test material;
+# Chromium and its WebDriver, for the web page's browser tests and its screenshot
+DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small chromium chromium-driver
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors train evaluate clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs train evaluate clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -30,6 +31,8 @@ demo: setup
 	$(BIN)/python -m sampledex.pipeline.tools.demo demo-library
 	$(BIN)/sampledex index demo-library --catalog catalog
 	$(BIN)/sampledex search --key "A minor" --compatible --catalog catalog
+	@echo
+	@echo "Browse and listen: $(BIN)/sampledex serve --catalog catalog   (then open http://127.0.0.1:8765/)"
 
 test: setup lint typecheck
 	$(BIN)/python -m pytest
@@ -60,6 +63,18 @@ bench-descriptors: setup
 # start-up and answer time of --help, query and search, beside `python -c pass`
 bench-startup: setup
 	$(BIN)/python -m sampledex.pipeline.tools.startbench
+
+# `similar` on a 100,000-row catalog (in-process and from the command line), and what the embedding costs
+bench-similar: setup
+	$(BIN)/python -m sampledex.pipeline.tools.similarbench
+
+# the web page's answer to a filter on a 100,000-row catalog, over HTTP
+bench-serve: setup
+	$(BIN)/python -m sampledex.pipeline.tools.servebench
+
+# README's pictures, from the demo library and the shipped model: the page, the key wheel, a confusion matrix
+docs: setup
+	$(BIN)/python -m sampledex.pipeline.tools.pictures docs
 
 bench: setup
 	$(BIN)/python -m sampledex.pipeline.tools.bench --files $(N) --key-method classic cnn

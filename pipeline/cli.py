@@ -385,6 +385,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     result = evaluate.evaluate(args.dataset, args.key_method)
     print(json.dumps(result.as_dict(), indent=1) if args.format == "json" else result.text())
+    if args.confusion:
+        from sampledex.models.training.train import save_confusion
+
+        title = f"{result.dataset}: {args.key_method}, {len(result.results)} files (row-normalised)"
+        save_confusion(result.report.confusion, args.confusion, title=title)
+        _say(f"confusion matrix -> {args.confusion}")
     return EXIT_OK
 
 
@@ -586,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help="a path,key CSV, a GiantSteps Key or GiantSteps-MTG folder")
     key_method_arg(p)
     format_arg(p, ("text", "json"))
+    p.add_argument("--confusion", metavar="PNG", help="also draw the confusion matrix into this PNG")
     return parser
 
 

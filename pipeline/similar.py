@@ -65,7 +65,8 @@ def similar_sql(*, kind: str | None) -> str:
     columns = ", ".join(SIMILAR_COLUMNS)
     kind_filter = "AND kind = ? " if kind else ""
     return (
-        f"SELECT {columns}, round(array_cosine_similarity(embedding, CAST(? AS FLOAT[{schema.EMBEDDING_DIM}])), 4) "
+        f"SELECT {columns}, round(CAST(array_cosine_similarity(embedding, "
+        f"CAST(? AS FLOAT[{schema.EMBEDDING_DIM}])) AS DOUBLE), 4) "
         f"AS similarity FROM samples WHERE embedding IS NOT NULL AND error IS NULL AND path IS DISTINCT FROM ? "
         f"{kind_filter}ORDER BY similarity DESC, path LIMIT ?"
     )

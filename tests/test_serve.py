@@ -346,7 +346,7 @@ def test_more_like_this_and_the_sql_box(server, indexed, browser):
     wait_loaded(browser)
     browser.find_element("css selector", "#rows tr").click()
     browser.find_element("id", "more-like").click()
-    wait_for(lambda: browser.find_elements("css selector", "#similar-rows tr"), 20, "similar rows")
+    wait_for(lambda: browser.find_elements("css selector", "#similar-rows td"), 20, "similar rows")
     browser.find_element("css selector", "#sql summary").click()
     box = browser.find_element("id", "sql-text")
     box.clear()

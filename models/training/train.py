@@ -287,17 +287,27 @@ def plot(history: list[dict], report: metrics.KeyReport, out: Path) -> None:
     fig.savefig(out / "learning_curve.png", dpi=100)
     plt.close(fig)
 
+    save_confusion(report.confusion, out / "confusion.png", title="validation confusion (row-normalised)")
+
+
+def save_confusion(confusion: np.ndarray, path: Path, *, title: str) -> None:
+    """A 25 × 25 confusion matrix (24 keys and "none"; rows the reference) as a row-normalised PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8, 7))
-    cm = report.confusion.astype(float)
+    cm = confusion.astype(float)
     ax.imshow(cm / np.maximum(cm.sum(axis=1, keepdims=True), 1), cmap="viridis")
     labels = [k.replace(" major", "").replace(" minor", "m") for k in keys.KEY_NAMES] + ["none"]
     ax.set_xticks(range(25), labels, rotation=90, fontsize=7)
     ax.set_yticks(range(25), labels, fontsize=7)
     ax.set_xlabel("estimate")
     ax.set_ylabel("reference")
-    ax.set_title("validation confusion (row-normalised)")
+    ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(out / "confusion.png", dpi=100)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 

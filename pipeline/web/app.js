@@ -4,7 +4,7 @@
 const state = { sort: "path", order: "asc", offset: 0, limit: 100, rows: [], columns: [], total: 0, selected: -1 };
 const $ = (id) => document.getElementById(id);
 const SHOWN = ["path", "kind", "key", "camelot", "bpm", "root_note", "duration_s", "loudness_lufs", "declared_key"];
-const NUMERIC = new Set(["bpm", "duration_s", "loudness_lufs", "key_confidence", "declared_bpm"]);
+const NUMERIC = new Set(["bpm", "duration_s", "loudness_lufs", "key_confidence", "declared_bpm", "similarity"]);
 
 function filterParams() {
   const p = new URLSearchParams();
@@ -55,7 +55,7 @@ function cell(column, value) {
     td.textContent = value.split("/").pop();
   } else if (NUMERIC.has(column)) {
     td.className = "num";
-    td.textContent = Number(value).toFixed(column === "bpm" || column === "declared_bpm" ? 1 : 2);
+    td.textContent = Number(value).toFixed({ bpm: 1, declared_bpm: 1, similarity: 3 }[column] ?? 2);
   } else {
     td.textContent = value;
   }
@@ -179,12 +179,13 @@ async function moreLike() {
     const result = await getJSON("/api/similar?limit=10&path=" + encodeURIComponent(path));
     $("similar-of").textContent = path.split("/").pop();
     const body = $("similar-rows");
-    body.innerHTML = "";
+    const shown = ["path", "kind", "key", "bpm", "root_note", "similarity"];
+    body.innerHTML = "<tr>" + shown.map((c) => `<th>${c}</th>`).join("") + "</tr>";
     for (const row of result.rows) {
       const record = Object.fromEntries(result.columns.map((c, j) => [c, row[j]]));
       const tr = document.createElement("tr");
       tr.dataset.path = record.path;
-      for (const c of ["path", "kind", "key", "bpm", "root_note", "similarity"]) tr.appendChild(cell(c, record[c]));
+      for (const c of shown) tr.appendChild(cell(c, record[c]));
       tr.onclick = () => playPath(record.path);
       body.appendChild(tr);
     }
