@@ -350,11 +350,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from . import decode
 
+    options = storage_options(args.storage_option)
+    labelled_sets = [datasets.load(spec) for spec in args.datasets]
+    for folder in args.from_catalog:
+        con = _existing_catalog(argparse.Namespace(catalog=folder)).connect(read_only=True)
+        rows = con.execute("SELECT path, declared_key FROM samples WHERE error IS NULL ORDER BY path").fetchall()
+        labelled_sets.append(found := datasets.declared_dataset(rows, source=f"catalog:{folder}"))
+        _say(f"{folder}: {found.summary()}")
     parts = []
-    if args.synthetic or not args.datasets:
+    if args.synthetic or not labelled_sets:
         parts.append(train.build_synthetic(args.features, seed=args.seed, processes=args.processes))
-    for spec in args.datasets:
-        labelled = ((decode.to_analysis_mono(decode.load(f.path)), f.key, f.source) for f in datasets.load(spec))
+    for files in labelled_sets:
+        labelled = (
+            (decode.to_analysis_mono(decode.load(f.path, storage_options=options)), f.key, f.source) for f in files
+        )
         parts.append(train.features_from_audio(labelled))
     features = (
         parts[0]
@@ -587,6 +596,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-steps", type=count(1, 10**9), default=None, metavar="N", help="cap the steps per epoch (smoke tests)"
     )
     p.add_argument("--export", metavar="PATH", help="copy the best weights here (models/keycnn.npz ships)")
+    p.add_argument(
+        "--from-catalog",
+        action="append",
+        default=[],
+        metavar="CATALOG",
+        help="also train on a catalog's files labelled by the key their pack declares (declared_key), repeatable",
+    )
+    storage_arg(p)
 
     p = command("evaluate", "score a key method on a labelled dataset", cmd_evaluate)
     p.add_argument("dataset", help="a path,key CSV, a GiantSteps Key or GiantSteps-MTG folder")

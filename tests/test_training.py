@@ -241,3 +241,34 @@ def test_training_logs_checkpoints_resumes_and_the_weights_load(tiny_set, tmp_pa
     assert estimator.version.startswith("cnn-")
     assert estimator.no_key_ratio in cnn.NO_KEY_RATIO_GRID
     assert any('"no key" ratio' in line for line in first)
+
+
+def test_declared_keys_label_files_and_rows_without_one_are_left_out():
+    from sampledex.models.training import datasets
+
+    found = datasets.declared_dataset(
+        [("/p/Pad_Am.wav", "A minor"), ("/p/Kick.wav", None), ("/p/odd.wav", "H major"), ("/p/b.wav", "F# major")],
+        source="catalog:x",
+    )
+    assert [(f.path, f.key, f.source) for f in found] == [
+        ("/p/Pad_Am.wav", keys.parse_key("A minor"), "catalog:x"),
+        ("/p/b.wav", keys.parse_key("F# major"), "catalog:x"),
+    ]
+    assert found.skipped == {"no declared key": ["/p/Kick.wav"], "unreadable key": ["/p/odd.wav"]}
+
+
+@pytest.mark.slow
+def test_train_from_catalog_learns_from_the_keys_a_pack_declares(small_library, tmp_path):
+    """`sampledex train --from-catalog`: the catalog's files whose names declare a key are the training set."""
+    from conftest import run_cli
+
+    folder, specs = small_library
+    catalog = tmp_path / "catalog"
+    run_cli("index", str(folder), "--catalog", str(catalog), "--workers", "1")
+    declared = [s for s in specs if s.key]  # the demo writes tonal files' keys into their names
+    proc = run_cli(
+        "train", "--from-catalog", str(catalog), "--epochs", "1", "--max-steps", "2", "--out", str(tmp_path / "run")
+    )
+    assert f"kept {len(declared)}" in proc.stderr
+    assert f"decoded {len(declared)} labelled files" in proc.stdout
+    assert (tmp_path / "run" / "keycnn.npz").exists()

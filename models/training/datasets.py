@@ -35,6 +35,7 @@ import os
 import posixpath
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sampledex.models import keys
@@ -48,6 +49,7 @@ __all__ = [
     "giantsteps_key",
     "giantsteps_mtg",
     "csv_dataset",
+    "declared_dataset",
     "load",
     "GIANTSTEPS_KEY",
     "GIANTSTEPS_MTG",
@@ -433,6 +435,26 @@ def csv_dataset(path: str | os.PathLike, *, source: str | None = None, storage_o
             continue
         files[resolved] = LabelledFile(resolved, key, source)
     return _finish(list(files.values()), skips, f"CSV dataset {path}")
+
+
+def declared_dataset(rows: Iterable[tuple[str, str | None]], *, source: str) -> Dataset:
+    """Files labelled by what their pack declares: ``(path, declared_key)`` rows of a catalog.
+
+    A pack's names and tags (``Pad_C#m.wav``, an ACID chunk's root, a ``TKEY`` tag) are the labels a
+    library already has; ``sampledex train --from-catalog`` reads them from the catalog's
+    ``declared_key``. Rows that declare no key are left out rather than taken as keyless: a name
+    without a key says nothing about the audio. A declared key that is not a key is skipped and named.
+    """
+    files, skips = [], _Skips()
+    for path, declared in rows:
+        if not declared:
+            skips.add("no declared key", path)
+            continue
+        try:
+            files.append(LabelledFile(path, keys.parse_key(declared), source))
+        except keys.KeySpellingError:
+            skips.add("unreadable key", path)
+    return _finish(files, skips, source)
 
 
 def load(spec: str | os.PathLike) -> Dataset:
