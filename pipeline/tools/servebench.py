@@ -12,6 +12,7 @@ is under 300 ms per filter.
 from __future__ import annotations
 
 import argparse
+import functools
 import socket
 import tempfile
 import threading
@@ -66,12 +67,11 @@ def main(argv: list[str] | None = None) -> None:
                 return r.read()
 
         print(f"catalog: {args.rows:,} rows; the page's requests, median of {args.repeats}:")
-        for name, query in FILTERS.items():
-            url = f"{base}/api/samples?limit=100&{query}"
+        requests = {name: f"{base}/api/samples?limit=100&{query}" for name, query in FILTERS.items()}
+        requests["wheel (rows per key)"] = f"{base}/api/keys"
+        for name, url in requests.items():
             fetch(url)  # the first request of a filter warms DuckDB's caches, as a user's first click does
-            print(f"  {name:<26} {1000 * median_s(lambda u=url: fetch(u), args.repeats):7.1f} ms")
-        url = f"{base}/api/keys"
-        print(f"  {'wheel (rows per key)':<26} {1000 * median_s(lambda u=url: fetch(u), args.repeats):7.1f} ms")
+            print(f"  {name:<26} {1000 * median_s(functools.partial(fetch, url), args.repeats):7.1f} ms")
         server.should_exit = True
         thread.join(timeout=10)
 
