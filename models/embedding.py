@@ -81,10 +81,13 @@ def features(strength: onsets.Onsets, S: np.ndarray) -> np.ndarray:
 
 
 def embed(strength: onsets.Onsets, S: np.ndarray) -> np.ndarray | None:
-    """The embedding of one sound [shape=(DIM,), dtype=float32], unit length; None for digital silence."""
+    """The embedding of one sound [shape=(DIM,), dtype=float32], unit length; None for digital silence and for
+    samples so large (float files near 3e38) that their spectrum overflows."""
     if strength.bands is None or not np.any(strength.bands):
         return None
-    return normalise(features(strength, S))
+    with np.errstate(all="ignore"):
+        vector = normalise(features(strength, S))
+    return vector if np.all(np.isfinite(vector)) else None
 
 
 def normalise(raw: np.ndarray) -> np.ndarray:

@@ -140,10 +140,10 @@ def _empty_file(kind: str) -> str:
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
     """The one value a query answers (an aggregate, a macro's result)."""
-    row = con.execute(sql, params or []).fetchone()
-    if row is None:
+    rows = con.execute(sql, params or []).fetchall()  # all of them: a half-read result would block the connection
+    if not rows:
         raise CatalogError(f"no row from {sql!r}")
-    return row[0]
+    return rows[0][0]
 
 
 def _sql_string(text: str) -> str:

@@ -293,7 +293,7 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     groups = similar.duplicate_groups(con, near=args.near)
     rows = [(g.group_id, g.match, path, size) for g in groups for path, size in zip(g.paths, g.sizes)]
     print_rows(["group_id", "match", "path", "size_bytes"], rows, args.format)
-    reclaimable = sum(g.reclaimable_bytes for g in groups)
+    reclaimable = similar.reclaimable_bytes(groups)
     _say(
         f"{len(groups)} group(s) of duplicates, {len(rows)} files; keeping the largest file of each group "
         f"would free {reclaimable:,} bytes ({reclaimable / 2**20:.1f} MiB)"

@@ -14,7 +14,7 @@ import numpy as np
 
 from sampledex.models.errors import SampledexError
 
-from . import analyze, decode, schema
+from . import schema
 
 SIMILAR_COLUMNS = ("path", "kind", "key", "bpm", "root_note", "duration_s")
 
@@ -46,15 +46,23 @@ def find_target(con, target: str, *, storage_options: dict | None = None) -> Tar
     if "://" not in target:
         candidates.append(os.path.abspath(target))
     for path in candidates:
-        row = con.execute("SELECT embedding, error FROM samples WHERE path = ?", [path]).fetchone()
-        if row is None:
+        rows = con.execute("SELECT embedding, error FROM samples WHERE path = ?", [path]).fetchall()
+        if not rows:
             continue
-        vector, error = row
+        vector, error = rows[0]
         if vector is None:
             why = f"it could not be analysed ({error})" if error else "it is silent or was analysed by an older version"
             raise NoEmbeddingError(f"{path} is in the catalog without an embedding: {why}")
         return Target(np.asarray(vector, dtype=np.float32), path)
-    vector = analyze.embed_audio(decode.load(target, storage_options=storage_options))
+    # the analysis stack (scipy's signal and stats modules among it) is imported only for a file outside
+    # the catalog: a catalog path is answered at the speed of a query
+    from . import analyze, decode
+
+    try:
+        audio = decode.load(target, storage_options=storage_options)
+    except decode.DecodeError as exc:
+        raise decode.DecodeError(f"{target}: {exc}") from None
+    vector = analyze.embed_audio(audio)
     if vector is None:
         raise NoEmbeddingError(f"{target} is silent: it has no embedding to compare")
     return Target(vector, None)
@@ -81,11 +89,36 @@ def similar(con, target: Target, *, limit: int = 10, kind: str | None = None) ->
     return [d[0] for d in rel.description], rel.fetchall()
 
 
+def reclaimable_bytes(groups: list[DuplicateGroup]) -> int:
+    """What deleting all but the largest file of each set of duplicates frees, each file counted once.
+
+    A file can be in an exact group and a near group at once; groups that share a file are one set here.
+    """
+    parent: dict[str, str] = {}
+
+    def root(path: str) -> str:
+        while parent.setdefault(path, path) != path:
+            parent[path] = parent[parent[path]]
+            path = parent[path]
+        return path
+
+    sizes: dict[str, int] = {}
+    for group in groups:
+        for path, size in zip(group.paths, group.sizes):
+            sizes[path] = size
+            parent[root(path)] = root(group.paths[0])
+    sets: dict[str, list[int]] = {}
+    for path, size in sizes.items():
+        sets.setdefault(root(path), []).append(size)
+    return sum(sum(s) - max(s) for s in sets.values())
+
+
 @dataclass(frozen=True)
 class DuplicateGroup:
     """Files holding one sound: ``match`` is ``'exact'`` (same bytes) or ``'near'`` (same audio, other bytes).
 
-    ``reclaimable_bytes``: what deleting all but the largest file would free.
+    ``reclaimable_bytes``: what deleting all but the largest file would free (see also the module's
+    :func:`reclaimable_bytes`, which counts a file in two groups once).
     """
 
     group_id: int

@@ -5,24 +5,28 @@
 -- `duration_tolerance` (a share of the longer) in length and `loudness_tolerance` LU in loudness, and
 -- have embeddings at least `min_similarity` alike (cosine). Loudness is what parts two takes of one
 -- synth patch, which summary features alone would call twins; a re-encoding keeps it within a tenth of
--- a LU. Rows are only compared with rows of a neighbouring length (tenth-of-a-second buckets), so the
--- pairs of a large catalog cost a join, not every row against every row.
+-- a LU. Rows are compared only with rows of their kind in a neighbouring length bucket (tenths of a
+-- second) and loudness bucket (`loudness_tolerance` wide): two rows within both tolerances are at most
+-- one bucket apart in each, so no pair is lost, and a large catalog costs a join, not every pair.
 CREATE OR REPLACE MACRO near_duplicate_pairs(
     min_similarity := 0.99, duration_tolerance := 0.05, loudness_tolerance := 0.5
 ) AS TABLE
 WITH analysed AS (
     SELECT path, content_hash, kind, duration_s, loudness_lufs, embedding,
-           CAST(floor(duration_s * 10) AS BIGINT) AS bucket
+           CAST(floor(duration_s * 10) AS BIGINT) AS length_bucket,
+           CAST(floor(loudness_lufs / loudness_tolerance) AS BIGINT) AS level_bucket
     FROM samples
-    WHERE error IS NULL AND embedding IS NOT NULL
+    WHERE error IS NULL AND embedding IS NOT NULL AND loudness_lufs IS NOT NULL AND kind IS NOT NULL
 ), probes AS (
-    SELECT *, unnest([bucket - 1, bucket, bucket + 1]) AS near_bucket FROM analysed
+    SELECT *, unnest([length_bucket - 1, length_bucket, length_bucket + 1]) AS near_length FROM analysed
+), probes2 AS (
+    SELECT *, unnest([level_bucket - 1, level_bucket, level_bucket + 1]) AS near_level FROM probes
 )
 SELECT a.path AS path_a, b.path AS path_b, array_cosine_similarity(a.embedding, b.embedding) AS similarity
-FROM probes a
-JOIN analysed b ON b.bucket = a.near_bucket AND a.path < b.path
+FROM probes2 a
+JOIN analysed b
+    ON b.kind = a.kind AND b.length_bucket = a.near_length AND b.level_bucket = a.near_level AND a.path < b.path
 WHERE a.content_hash IS DISTINCT FROM b.content_hash
-    AND a.kind IS NOT DISTINCT FROM b.kind
     AND abs(a.duration_s - b.duration_s) <= duration_tolerance * greatest(a.duration_s, b.duration_s)
     AND abs(a.loudness_lufs - b.loudness_lufs) <= loudness_tolerance
     AND array_cosine_similarity(a.embedding, b.embedding) >= min_similarity;
@@ -36,16 +40,23 @@ WHERE content_hash IN (
     SELECT content_hash FROM samples WHERE content_hash IS NOT NULL GROUP BY content_hash HAVING count(*) > 1
 );
 
--- Exact copies (match = 'exact') and near-copies (match = 'near', see near_duplicate_pairs), one row per
--- file and group. A near group gathers a file and every file paired with it, under the first path of
--- them; a file copied exactly and also re-encoded is in both kinds of group.
+-- Exact copies (match = 'exact') and near-copies (match = 'near'), one row per file and group. A near
+-- group is everything near_duplicate_pairs connects, however indirectly (a chain a~b~c is one group,
+-- and so are exact copies that are each near a third file), named by its first path; a file copied
+-- exactly and also re-encoded is in both kinds of group.
 CREATE OR REPLACE VIEW duplicates AS
-WITH edges AS (
-    SELECT path_a AS path, path_b AS other FROM near_duplicate_pairs()
+WITH RECURSIVE pairs AS MATERIALIZED (
+    SELECT path_a, path_b FROM near_duplicate_pairs()
+), edges AS (
+    SELECT path_a AS path, path_b AS other FROM pairs
     UNION ALL
-    SELECT path_b, path_a FROM near_duplicate_pairs()
+    SELECT path_b, path_a FROM pairs
+), reach(path, anchor) AS (
+    SELECT DISTINCT path, path FROM edges
+    UNION
+    SELECT e.other, r.anchor FROM reach r JOIN edges e ON e.path = r.path
 ), anchored AS (
-    SELECT path, least(path, min(other)) AS anchor FROM edges GROUP BY path
+    SELECT path, min(anchor) AS anchor FROM reach GROUP BY path
 ), groups AS (
     SELECT 'exact' AS match, content_hash AS grp, path FROM exact_duplicates
     UNION ALL

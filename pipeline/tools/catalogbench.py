@@ -27,9 +27,10 @@ from sampledex.pipeline import schema
 SEARCH = ["--key", "Am", "--compatible", "--bpm", "120:128", "--limit", "50"]
 
 
-def fake_rows(n: int, *, seed: int, start: int = 0, stamp: str = "2026-01-01") -> pa.Table:
+def fake_rows(n: int, *, seed: int, start: int = 0, stamp: str = "2026-01-01", embeddings: bool = False) -> pa.Table:
     """``n`` rows shaped like a sample library's: ~40 % loops with a tempo, ~30 % keyless, paths in pack
-    folders; every other column of the schema NULL."""
+    folders; with ``embeddings``, seeded random unit vectors in ``embedding`` (drawn from a generator of
+    their own, so the other columns are the same either way); every other column of the schema NULL."""
     rng = np.random.default_rng(seed)
     ids = np.arange(start, start + n)
     loop = rng.random(n) < 0.4
@@ -61,6 +62,10 @@ def fake_rows(n: int, *, seed: int, start: int = 0, stamp: str = "2026-01-01") -
         "analysis_version": ["f2+cnn-bench"] * n,
         "indexed_at": when,
     }
+    if embeddings:
+        vectors = np.random.default_rng([seed, 1]).standard_normal((n, schema.EMBEDDING_DIM)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        values["embedding"] = pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), schema.EMBEDDING_DIM)
     return pa.table(
         {
             f.name: (
