@@ -262,13 +262,14 @@ def validate(net, features: FeatureSet, indices: np.ndarray) -> Validation:
 
 
 def plot(history: list[dict], report: metrics.KeyReport, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """``learning_curve.png`` (loss, accuracies, MIREX score and relative-key errors by epoch) and
+    ``confusion.png`` in ``out``. Drawn on ``Figure`` objects, not pyplot: no global state changes (a
+    notebook that calls this keeps its inline backend)."""
+    from matplotlib.figure import Figure
 
     epochs = [h["epoch"] for h in history]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    a, b = fig.subplots(1, 2)
     a.plot(epochs, [h["train_loss"] for h in history], label="train loss")
     a.plot(epochs, [h["val_loss"] for h in history], label="validation loss")
     a.set_xlabel("epoch")
@@ -285,19 +286,15 @@ def plot(history: list[dict], report: metrics.KeyReport, out: Path) -> None:
     fig.suptitle("key CNN learning curve")
     fig.tight_layout()
     fig.savefig(out / "learning_curve.png", dpi=100)
-    plt.close(fig)
-
     save_confusion(report.confusion, out / "confusion.png", title="validation confusion (row-normalised)")
 
 
 def save_confusion(confusion: np.ndarray, path: Path, *, title: str) -> None:
     """A 25 × 25 confusion matrix (24 keys and "none"; rows the reference) as a row-normalised PNG."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 7))
+    fig = Figure(figsize=(8, 7))
+    ax = fig.subplots()
     cm = confusion.astype(float)
     ax.imshow(cm / np.maximum(cm.sum(axis=1, keepdims=True), 1), cmap="viridis")
     labels = [k.replace(" major", "").replace(" minor", "m") for k in keys.KEY_NAMES] + ["none"]
@@ -308,7 +305,6 @@ def save_confusion(confusion: np.ndarray, path: Path, *, title: str) -> None:
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def train(
