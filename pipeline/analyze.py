@@ -147,7 +147,9 @@ def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -
     """What the file's own metadata and its name declare, as catalog columns, given the analysed ``row``.
 
     The file's metadata wins over the name; where they disagree, ``notes`` says
-    so. An ACID chunk's loop or one-shot flag is the row's ``kind``.
+    so. An ACID chunk's loop or one-shot flag is the row's ``kind``; so is a kind
+    word in the name or its folders (``Loop``, ``One Shot``, ``Hit``: see
+    :mod:`models.names`, rule 12), and ``notes`` then says what the audio alone said.
     """
     f = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     declared, disagreement = tags.declared_metadata(f, name, kind=row.get("kind"))
@@ -156,10 +158,17 @@ def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -
         "declared_bpm": declared.bpm,
         "declared_root": declared.root,
     }
-    if declared.source_of("kind") == "acid":
+    kind_note = None
+    where = declared.source_of("kind")
+    if where == "acid":
         columns["kind"] = declared.kind
-    if disagreement:
-        columns["notes"] = "; ".join(n for n in (row.get("notes"), disagreement) if n)
+    elif where == "name" and row.get("kind") not in (None, declared.kind):
+        # a word of the name ("Loop", "One Shot") is the pack author's own filing: a held chord that is a
+        # whole number of bars long is a loop or a one-shot pad by intent, which the audio alone cannot tell
+        columns["kind"] = declared.kind
+        kind_note = f"kind {declared.kind} from the name; the audio alone says {row['kind']}"
+    if disagreement or kind_note:
+        columns["notes"] = "; ".join(n for n in (row.get("notes"), disagreement, kind_note) if n)
     return columns
 
 

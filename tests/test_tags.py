@@ -317,3 +317,33 @@ def test_a_smpl_chunk_with_a_huge_loop_count_reads_only_what_is_there():
 
 def test_note_name():
     assert [tags.note_name(n) for n in (60, 61, 68, 21, 0, 127)] == ["C4", "Db4", "Ab4", "A0", "C-1", "G9"]
+
+
+def _held_chord(seconds: float = 4.0, sr: int = 22050) -> bytes:
+    """Two bars at 120 BPM of one held A minor triad: as a loop or as a one-shot pad, only its filing tells."""
+    t = np.arange(int(seconds * sr)) / sr
+    y = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 261.63, 329.63)) / 4
+    out = io.BytesIO()
+    sf.write(out, y.astype(np.float32), sr, format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("Pads/Warm_Pad_Loop_Am_120bpm.wav", "loop"), ("Pads/Warm Pad One Shot Am.wav", "one-shot")],
+)
+def test_a_kind_word_in_the_name_is_the_rows_kind_and_the_note_says_what_the_audio_said(name, kind):
+    from sampledex.pipeline import analyze
+
+    data = _held_chord()
+    audio_kind = analyze.describe(data, name="held.wav")["kind"]
+    row = analyze.describe(data, name=name)
+    assert row["kind"] == kind
+    if kind == "loop":
+        assert row["bpm"] is not None and abs(row["bpm"] - 120.0) < 1.0
+    else:
+        assert row["bpm"] is None
+    if audio_kind != kind:
+        assert row["notes"] == f"kind {kind} from the name; the audio alone says {audio_kind}"
+    else:
+        assert row["notes"] is None
