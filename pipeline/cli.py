@@ -44,6 +44,8 @@ MAX_BPM = 1000.0
 #: most rows a search returns, and most local worker processes
 MAX_LIMIT = 10**9
 MAX_WORKERS = 1024
+#: learning rate when training starts from existing weights: a tenth of a fresh run's
+FINE_TUNE_LR = 3e-4
 
 
 # -- arguments -------------------------------------------------------------------
@@ -372,12 +374,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             [(p.example(i), int(p.labels[i]), str(p.kinds[i])) for p in parts for i in range(len(p))]
         )
     )
+    init = args.init
+    if init is None and args.from_catalog and not (args.datasets or args.synthetic):
+        from sampledex.models.cnn import WEIGHTS
+
+        init = WEIGHTS  # a user's own labelled pack teaches the shipped model their sounds: fine-tune it
     weights = train.train(
         features,
         args.out,
         epochs=args.epochs,
         seed=args.seed,
         max_steps=args.max_steps,
+        lr=args.lr if args.lr is not None else (FINE_TUNE_LR if init else train.LEARNING_RATE),
+        init=init,
         log=lambda line: print(line, flush=True),
     )
     if args.export:
@@ -601,7 +610,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CATALOG",
-        help="also train on a catalog's files labelled by the key their pack declares (declared_key), repeatable",
+        help="also train on a catalog's files labelled by the key their pack declares (declared_key), repeatable; "
+        "alone, it fine-tunes the shipped weights",
+    )
+    p.add_argument("--init", metavar="NPZ", help="start from these weights (keycnn.npz) instead of random ones")
+    p.add_argument(
+        "--lr", type=float, metavar="RATE", help=f"learning rate (default {FINE_TUNE_LR:g} when fine-tuning, else 3e-3)"
     )
     storage_arg(p)
 

@@ -271,4 +271,23 @@ def test_train_from_catalog_learns_from_the_keys_a_pack_declares(small_library, 
     )
     assert f"kept {len(declared)}" in proc.stderr
     assert f"decoded {len(declared)} labelled files" in proc.stdout
+    assert f"starting from the weights in {cnn.WEIGHTS}" in proc.stdout  # alone, it fine-tunes the shipped model
     assert (tmp_path / "run" / "keycnn.npz").exists()
+
+
+def test_training_can_start_from_shipped_weights(tiny_set, tmp_path):
+    """``init``: with a learning rate of 0 the trained convolutions are exactly the weights started from."""
+    weights = train.train(
+        tiny_set,
+        tmp_path / "run",
+        epochs=1,
+        batch_size=8,
+        max_steps=1,
+        lr=0.0,
+        threads=1,
+        init=cnn.WEIGHTS,
+        log=[].append,
+    )
+    start, end = cnn.load_weights(cnn.WEIGHTS), cnn.load_weights(weights)
+    convolutions = [name for name in start if name.endswith(".weight") and start[name].ndim == 4]
+    assert convolutions and all(np.array_equal(start[name], end[name]) for name in convolutions)

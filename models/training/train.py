@@ -73,6 +73,10 @@ class FeatureSet:
         )
 
 
+#: AdamW's learning rate for a run from random weights
+LEARNING_RATE = 3e-3
+
+
 def margin_spectrogram(y: np.ndarray) -> np.ndarray:
     return frontend.logfreq_spectrogram(y, margin=frontend.MARGIN_BINS)
 
@@ -313,19 +317,21 @@ def train(
     *,
     epochs: int = 6,
     batch_size: int = 64,
-    lr: float = 3e-3,
+    lr: float = LEARNING_RATE,
     seed: int = 0,
     threads: int | None = None,
     max_steps: int | None = None,
+    init: str | Path | None = None,
     log=print,
 ) -> Path:
     """Train (or resume) and write ``out/keycnn.npz`` (the best validation MIREX epoch's weights).
 
-    ``max_steps`` caps the steps per epoch (tests train a few steps).
+    ``max_steps`` caps the steps per epoch (tests train a few steps). ``init``: a ``keycnn.npz`` to start
+    from instead of random weights (fine-tuning); a checkpoint in ``out`` still wins (resuming).
     """
     import torch
 
-    from sampledex.models.cnn import WeightsError, build_network, choose_no_key_ratio, save_weights
+    from sampledex.models.cnn import WeightsError, build_network, choose_no_key_ratio, load_weights, save_weights
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -344,6 +350,14 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         history, best = state["history"], state["best"]
         log(f"resuming after epoch {len(history)} from {checkpoint}")
+    elif init is not None:
+        initial = load_weights(init)
+        wanted = net.state_dict()
+        missing = [name for name in wanted if name not in initial and not name.endswith("num_batches_tracked")]
+        if missing:
+            raise WeightsError(f"{init} lacks {len(missing)} of the network's tensors ({missing[0]}, …)")
+        net.load_state_dict({name: torch.from_numpy(initial[name]) for name in wanted if name in initial}, strict=False)
+        log(f"starting from the weights in {init}")
     train_idx, val_idx = split(len(features))
     log(
         f"{len(train_idx)} training and {len(val_idx)} validation examples; "
