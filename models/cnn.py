@@ -126,10 +126,13 @@ def keyless(probabilities: np.ndarray, ratio: float) -> np.ndarray:
     return probabilities[..., NO_KEY] >= ratio * probabilities[..., :NO_KEY].max(axis=-1)
 
 
-def choose_no_key_ratio(probabilities: np.ndarray, labels: np.ndarray) -> float:
+def choose_no_key_ratio(probabilities: np.ndarray, labels: np.ndarray, *, fallback: float | None = None) -> float:
     """The smallest ratio of :data:`NO_KEY_RATIO_GRID` (the most drums and noise NULL) that calls
     fewer than :data:`MAX_TONAL_NULL` of the tonal examples keyless; the largest (the fewest NULL)
     if none does, or if there are no tonal examples to measure that on.
+
+    Without keyless examples there is nothing to trade against, and the smallest ratio would win by
+    default: then ``fallback`` (the ratio of the weights a fine-tuning started from), else the largest.
 
     Plain argmax (ratio 1) leaves many drum loops with a key: their "no key" probability is
     often the largest but under one half, with the rest spread over 24 keys.
@@ -137,6 +140,8 @@ def choose_no_key_ratio(probabilities: np.ndarray, labels: np.ndarray) -> float:
     probabilities [shape=(n, 25)], labels [shape=(n,)]: 0..23 or :data:`NO_KEY`.
     """
     tonal = np.asarray(labels) != NO_KEY
+    if tonal.all():
+        return float(fallback if fallback is not None else max(NO_KEY_RATIO_GRID))
     if tonal.any():
         for ratio in sorted(NO_KEY_RATIO_GRID):
             if keyless(probabilities[tonal], ratio).mean() < MAX_TONAL_NULL:

@@ -170,6 +170,9 @@ def test_the_no_key_ratio_is_the_smallest_that_spares_tonal_examples():
     assert cnn.choose_no_key_ratio(np.array([probs(0.5, 0.4)] * 10), np.zeros(10)) == 1.0
     # nothing tonal to spare: the fewest NULL
     assert cnn.choose_no_key_ratio(P[200:], labels[200:]) == 1.0
+    # nothing keyless to trade against (a fine-tuning on named tonal files): the ratio started from, else 1
+    assert cnn.choose_no_key_ratio(P[:200], labels[:200]) == 1.0
+    assert cnn.choose_no_key_ratio(P[:200], labels[:200], fallback=0.15) == 0.15
 
 
 def test_the_estimator_uses_the_ratio_stored_with_its_weights(random_weights, tmp_path):

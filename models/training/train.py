@@ -350,14 +350,19 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         history, best = state["history"], state["best"]
         log(f"resuming after epoch {len(history)} from {checkpoint}")
-    elif init is not None:
+    initial_ratio = None
+    if init is not None:
         initial = load_weights(init)
+        initial_ratio = float(initial["no_key_ratio"])
         wanted = net.state_dict()
         missing = [name for name in wanted if name not in initial and not name.endswith("num_batches_tracked")]
         if missing:
             raise WeightsError(f"{init} lacks {len(missing)} of the network's tensors ({missing[0]}, …)")
-        net.load_state_dict({name: torch.from_numpy(initial[name]) for name in wanted if name in initial}, strict=False)
-        log(f"starting from the weights in {init}")
+        if not checkpoint.exists():  # resuming wins: the checkpoint holds where the fine-tuning got to
+            net.load_state_dict(
+                {name: torch.from_numpy(initial[name]) for name in wanted if name in initial}, strict=False
+            )
+            log(f"starting from the weights in {init}")
     train_idx, val_idx = split(len(features))
     log(
         f"{len(train_idx)} training and {len(val_idx)} validation examples; "
@@ -404,7 +409,7 @@ def train(
         )
         if report.mirex > best:
             best = report.mirex
-            ratio = choose_no_key_ratio(validation.probabilities, validation.labels)
+            ratio = choose_no_key_ratio(validation.probabilities, validation.labels, fallback=initial_ratio)
             save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio)
             log(f'best so far: weights -> {out / "keycnn.npz"}, "no key" ratio {ratio}')
         with open(out / "history.csv", "w", newline="") as f:
