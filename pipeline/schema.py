@@ -56,7 +56,8 @@ COLUMNS: tuple[Column, ...] = (
         pa.string(),
         "VARCHAR",
         "`'loop'` or `'one-shot'`, from the audio (length, onsets, pulse, whole bars, how it ends), or from the "
-        "file's ACID chunk when it has one; NULL for digital silence",
+        "file's ACID chunk when it has one, or from a kind word in its name (`Loop`, `One Shot`) where the audio "
+        "alone says otherwise (`notes` records it); NULL for digital silence",
     ),
     Column("key", pa.string(), "VARCHAR", "e.g. `'A minor'`, `'F# major'`; NULL when the sample has no key"),
     Column("key_confidence", pa.float64(), "DOUBLE", "0–1"),
