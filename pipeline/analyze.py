@@ -39,14 +39,15 @@ MIN_KEY_SECONDS = 0.05
 
 
 @lru_cache(maxsize=4)
-def key_estimator(method: str = DEFAULT_KEY_METHOD) -> KeyEstimator:
-    """The key estimator for ``method``, built once per worker process."""
+def key_estimator(method: str = DEFAULT_KEY_METHOD, weights: str | None = None) -> KeyEstimator:
+    """The key estimator for ``method``, built once per worker process; ``weights``: a CNN's ``keycnn.npz``
+    other than the shipped one (evaluating a training run)."""
     if method == "classic":
         return ClassicKeyEstimator()
     if method == "cnn":
-        from sampledex.models.cnn import CNNKeyEstimator
+        from sampledex.models.cnn import WEIGHTS, CNNKeyEstimator
 
-        return CNNKeyEstimator()
+        return CNNKeyEstimator(weights or WEIGHTS)
     raise UsageError(f"key method {method!r} is not one of {KEY_METHODS}")
 
 
@@ -172,11 +173,14 @@ def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -
     return columns
 
 
-def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD, *, S: np.ndarray | None = None) -> KeyEstimate:
+def estimate_key(
+    audio: decode.Audio, method: str = DEFAULT_KEY_METHOD, *, S: np.ndarray | None = None, weights: str | None = None
+) -> KeyEstimate:
     """The key of decoded audio.
 
     ``S`` is :func:`frontend.logfreq_spectrogram` of the audio's analysis mono
-    signal when the caller has it already (it is made here otherwise). Clips shorter than
+    signal when the caller has it already (it is made here otherwise); ``weights``
+    another ``keycnn.npz`` for the CNN (see :func:`key_estimator`). Clips shorter than
     :data:`MIN_KEY_SECONDS` get no key: a few milliseconds hold no pitch the
     front end can resolve (its window is 0.37 s), and an estimator would still
     name one.
@@ -185,7 +189,7 @@ def estimate_key(audio: decode.Audio, method: str = DEFAULT_KEY_METHOD, *, S: np
         return KeyEstimate(None, 0.0)
     if S is None:
         S = frontend.logfreq_spectrogram(decode.to_analysis_mono(audio))
-    return key_estimator(method)(S)
+    return key_estimator(method, weights)(S)
 
 
 def analysis_notes(audio: decode.Audio) -> str | None:

@@ -401,7 +401,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from .tools import evaluate
 
-    result = evaluate.evaluate(args.dataset, args.key_method)
+    result = evaluate.evaluate(args.dataset, args.key_method, weights=args.weights)
     print(json.dumps(result.as_dict(), indent=1) if args.format == "json" else result.text())
     if args.confusion:
         from sampledex.models.training.train import save_confusion
@@ -624,6 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     key_method_arg(p)
     format_arg(p, ("text", "json"))
     p.add_argument("--confusion", metavar="PNG", help="also draw the confusion matrix into this PNG")
+    p.add_argument("--weights", metavar="NPZ", help="with the CNN: these weights (a training run's keycnn.npz)")
     return parser
 
 

@@ -1,10 +1,12 @@
-"""Labelled audio this machine can make: sample-pack loops, one-shots, melodies, corpus pieces, keyless material.
+"""Labelled audio this machine can make: sample-pack loops, one-shots, melodies, corpus pieces, electronic
+sound design (:mod:`electronic`), keyless material.
 
 Every example is ``(audio, label, kind)`` with ``label`` a key index 0..23 or
 :data:`NO_KEY`. Material comes from two sources of sound — FluidSynth with
 General MIDI soundfonts and numpy synthesis — and from two sources of music:
 generated (progressions typical of major and of minor keys, basslines,
-arpeggios, melodies, drums) and real (the music21 corpus, :mod:`corpus`).
+arpeggios, melodies, drums, and the pads, FX, basses, plucks and buzzing
+strings of electronic sample packs) and real (the music21 corpus, :mod:`corpus`).
 
 Training and evaluation are kept apart on purpose: training renders with
 :data:`render.TRAIN_SOUNDFONTS`, :data:`TRAIN_PROGRESSIONS` and the corpus
@@ -19,7 +21,7 @@ import numpy as np
 
 from sampledex.models import keys
 
-from . import augment, synth
+from . import augment, electronic, synth
 from .synth import Note
 
 NO_KEY = keys.NO_KEY
@@ -88,6 +90,10 @@ PROGRAMS = {
 #: General MIDI drum notes
 KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, LOW_TOM, HIGH_TOM, CRASH, RIDE = 36, 38, 39, 42, 46, 45, 50, 49, 51
 DRUM_HITS = (KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, LOW_TOM, HIGH_TOM, CRASH, RIDE, 37, 54, 56, 69, 70, 75)
+#: families drawn by numpy synthesis in :mod:`electronic`, each the function of that name there
+ELECTRONIC_FAMILIES = ("pad", "tonal_fx", "bass", "pluck", "buzz")
+#: every family :func:`example` knows
+FAMILIES = ("loop", "stab", "melody", "corpus", "corpus_melody", *ELECTRONIC_FAMILIES, "keyless")
 
 
 def chord_pitches(key: int, degree: int, quality: str, *, octave: int = 4) -> list[int]:
@@ -251,8 +257,12 @@ def corpus_audio(
 
 
 def keyless(rng: np.random.Generator, renderers: list) -> tuple[np.ndarray, str]:
-    """Material with no key: a drum loop, a drum hit, noise, a sweep, or a noisy FX burst."""
-    kind = str(rng.choice(["drums", "drums", "hit", "hit", "noise", "sweep", "fx"]))
+    """Material with no key: a drum loop, a drum hit, noise, a sweep, a noisy FX burst, or designed keyless FX
+    (noise risers and falls, unpitched impacts, reversed noise swells: :func:`electronic.keyless_fx`, whose
+    kind is returned)."""
+    kind = str(rng.choice(["drums", "drums", "hit", "hit", "noise", "sweep", "fx", "designed"]))
+    if kind == "designed":
+        return electronic.keyless_fx(rng)
     if kind == "drums":
         bpm = float(rng.uniform(70, 175))
         bars = int(rng.choice([1, 2]))
@@ -295,8 +305,13 @@ def example(
 ) -> tuple[np.ndarray, int, str]:
     """One labelled example of a family, fully determined by ``seed``.
 
-    Families: ``loop``, ``stab``, ``melody``, ``corpus`` (a whole piece), ``corpus_melody``
-    (its top line), ``keyless``. ``piece`` is a :class:`corpus.Piece` for the corpus families.
+    Families (:data:`FAMILIES`): ``loop``, ``stab``, ``melody``, ``corpus`` (a whole piece),
+    ``corpus_melody`` (its top line), the numpy-only electronic families ``pad``, ``tonal_fx``,
+    ``bass``, ``pluck``, ``buzz`` (:mod:`electronic`; they ignore ``renderers``), ``keyless``.
+    ``piece`` is a :class:`corpus.Piece` for the corpus families.
+
+    Degradations may cut an excerpt, except from stabs and tonal FX: an FX's key is in what it lands on or
+    holds, and an excerpt of a riser's glide alone would teach that a sweep has a key.
     """
     rng = np.random.default_rng(seed)
     key = int(rng.integers(24))
@@ -310,27 +325,34 @@ def example(
         key = piece.key
         notes = piece.notes if family == "corpus" else piece.melody
         y, kind = corpus_audio(notes, rng, renderers, role="chords" if family == "corpus" else "melody"), family
+    elif family in ELECTRONIC_FAMILIES:
+        y, kind = getattr(electronic, family)(key, rng), family
     elif family == "keyless":
         (y, kind), key = keyless(rng, renderers), NO_KEY
     else:
-        raise ValueError(f"family={family!r} is not one of loop, stab, melody, corpus, corpus_melody, keyless")
+        raise ValueError(f"family={family!r} is not one of {', '.join(FAMILIES)}")
     if degrade:
-        y = augment.random_chain(y, SR, rng, allow_excerpt=family not in ("stab",))
+        y = augment.random_chain(y, SR, rng, allow_excerpt=family not in ("stab", "tonal_fx"))
     return synth.normalise(y, float(rng.uniform(0.1, 0.95))), key, kind
 
 
 #: seeds of evaluation material start here, far from any training seed
 EVAL_SEED = 10**9
-EVAL_SETS = ("loops", "melodies", "keyless")
+EVAL_SETS = ("loops", "melodies", "keyless", "pack")
 
 
-def write_eval_sets(folder, pieces: list, *, per_set: int = 240, log=print) -> dict[str, str]:
-    """Render the held-out evaluation sets as FLAC files with a ``labels.csv`` (path,key,kind) each.
+def write_eval_sets(
+    folder, pieces: list, *, per_set: int = 240, names: tuple[str, ...] = EVAL_SETS, log=print
+) -> dict[str, str]:
+    """Render the held-out evaluation sets ``names`` as FLAC files with a ``labels.csv`` (path,key,kind) each.
 
     ``loops``: held-out progressions; ``melodies``: the top lines of held-out corpus
-    pieces; ``keyless``: drums, hits, noise, sweeps, FX. All through the held-out
-    soundfont (and numpy synthesis), with the same degradations as training.
-    Returns the CSV path of each set.
+    pieces; ``keyless``: drums, hits, noise, sweeps, FX; ``pack``: the electronic
+    families (pads, tonal FX, basses, plucks and bells, buzzing strings) in equal
+    shares. All through the held-out soundfont (and numpy synthesis), with the same
+    degradations as training, from seeds no training example uses. The ``pack`` set
+    comes from the same generator as its training families, so it measures how well
+    they were learnt, not how well real packs are heard. Returns the CSV path of each set.
     """
     import csv
     from pathlib import Path
@@ -349,9 +371,12 @@ def write_eval_sets(folder, pieces: list, *, per_set: int = 240, log=print) -> d
             for i in range(min(per_set, len(held_out)))
         ],
         "keyless": [("keyless", EVAL_SEED + 2 * 10**6 + i, None) for i in range(per_set)],
+        "pack": [
+            (ELECTRONIC_FAMILIES[i % len(ELECTRONIC_FAMILIES)], EVAL_SEED + 3 * 10**6 + i, None) for i in range(per_set)
+        ],
     }
     out = {}
-    for name, jobs in plans.items():
+    for name, jobs in ((n, plans[n]) for n in names):
         (folder / name).mkdir(parents=True, exist_ok=True)
         rows = []
         for family, seed, piece in jobs:

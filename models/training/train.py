@@ -35,7 +35,19 @@ VALIDATION_EVERY = 10  # every tenth base example is validation
 VAL_SHIFTS = (0, 5, -4)
 
 #: how many base examples of each family the synthetic set renders
-DEFAULT_MIX = {"loop": 4000, "stab": 800, "melody": 1000, "corpus": 600, "corpus_melody": 1000, "keyless": 1600}
+DEFAULT_MIX = {
+    "loop": 4000,
+    "stab": 800,
+    "melody": 1000,
+    "corpus": 600,
+    "corpus_melody": 1000,
+    "keyless": 1600,
+    "pad": 800,
+    "tonal_fx": 600,
+    "bass": 300,
+    "pluck": 300,
+    "buzz": 300,
+}
 
 
 @dataclass

@@ -44,18 +44,22 @@ class Evaluation:
         return "\n".join(lines)
 
 
-def estimate_file(path: str, method: str, storage_options: dict | None = None) -> keys.KeyEstimate:
+def estimate_file(
+    path: str, method: str, storage_options: dict | None = None, *, weights: str | None = None
+) -> keys.KeyEstimate:
     """The key estimate of one file, by the chain an ``index`` partition runs."""
-    return analyze.estimate_key(decode.load(path, storage_options=storage_options), method)
+    return analyze.estimate_key(decode.load(path, storage_options=storage_options), method, weights=weights)
 
 
-def evaluate(spec: str, method: str = analyze.DEFAULT_KEY_METHOD, *, progress=None) -> Evaluation:
-    """Evaluate ``method`` on a dataset (:func:`datasets.load` spec)."""
+def evaluate(
+    spec: str, method: str = analyze.DEFAULT_KEY_METHOD, *, weights: str | None = None, progress=None
+) -> Evaluation:
+    """Evaluate ``method`` on a dataset (:func:`datasets.load` spec); ``weights``: another CNN's ``keycnn.npz``."""
     files = datasets.load(spec)
     results, failed = [], []
     for f in progress(files) if progress else files:
         try:
-            est = estimate_file(f.path, method)
+            est = estimate_file(f.path, method, weights=weights)
         except (decode.DecodeError, OSError) as exc:
             failed.append((f.path, str(exc)))
             continue

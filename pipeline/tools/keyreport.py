@@ -18,11 +18,13 @@ from . import evaluate
 
 
 def ensure_eval_sets(folder: Path, corpus_cache: str) -> dict[str, str]:
+    """The evaluation sets' CSVs, rendering only those missing (a set once written stays the yardstick)."""
     sets = {name: str(folder / name / "labels.csv") for name in datagen.EVAL_SETS}
-    if all(Path(p).exists() for p in sets.values()):
-        return sets
-    pieces = [p for p in corpus.load_pieces(corpus_cache) if corpus.is_held_out(p.id)]
-    return datagen.write_eval_sets(folder, pieces)
+    missing = tuple(name for name, csv in sets.items() if not Path(csv).exists())
+    if missing:
+        pieces = [p for p in corpus.load_pieces(corpus_cache) if corpus.is_held_out(p.id)]
+        sets.update(datagen.write_eval_sets(folder, pieces, names=missing))
+    return sets
 
 
 def row(name: str, cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> str:
@@ -42,12 +44,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus-cache", default="data/corpus.json")
     parser.add_argument("--realkeys", default=str(Path("..") / "shared" / "realkeys" / "labels.csv"))
     parser.add_argument("--json", default="data/eval/report.json")
+    parser.add_argument("--weights", help="the CNN's weights to evaluate (default: the shipped models/keycnn.npz)")
     args = parser.parse_args(argv)
 
     sets = ensure_eval_sets(Path(args.sets), args.corpus_cache)
     if Path(args.realkeys).exists():
         sets["realkeys"] = args.realkeys
-    results = {name: {m: evaluate.evaluate(spec, m) for m in ("cnn", "classic")} for name, spec in sets.items()}
+    results = {
+        name: {m: evaluate.evaluate(spec, m, weights=args.weights) for m in ("cnn", "classic")}
+        for name, spec in sets.items()
+    }
     print(
         "| set | files | CNN MIREX | CNN acc | CNN relative err | CNN tonal→NULL | CNN keyless→NULL "
         "| KS MIREX | KS acc | KS relative err | KS tonal→NULL | KS keyless→NULL |"

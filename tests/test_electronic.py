@@ -1,0 +1,180 @@
+"""Electronic sound design as training material: shapes and determinism, an audible key, keyless FX without one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sampledex.models import frontend, keys
+from sampledex.models.classic import ClassicKeyEstimator
+from sampledex.models.training import datagen, electronic, train
+
+#: seconds each family may last
+DURATIONS = {"pad": (4, 16), "tonal_fx": (1.5, 8), "bass": (2, 8), "pluck": (2, 8), "buzz": (2, 10)}
+KINDS = {"tonal_fx": electronic.FX_KINDS, "bass": electronic.BASS_KINDS, "pluck": electronic.PLUCK_KINDS}
+KINDS["buzz"] = electronic.BUZZ_KINDS
+#: every tonic once, majors on even and minors on odd pitch classes
+KEYS = [pc + 12 * (pc % 2) for pc in range(12)]
+TONAL = ("pad", "tonal_fx", "pluck", "buzz")
+
+
+def _check(y: np.ndarray, low: float, high: float) -> None:
+    assert y.dtype == np.float32 and y.ndim == 1
+    assert np.isfinite(y).all() and 0 < np.abs(y).max() <= 1
+    assert low - 0.01 <= y.size / datagen.SR <= high + 0.01
+
+
+def _chroma(y: np.ndarray) -> np.ndarray:
+    return frontend.chroma(frontend.logfreq_spectrogram(y)).mean(axis=1)
+
+
+@pytest.mark.parametrize("family", DURATIONS)
+def test_families_are_finite_float32_of_their_length(family):
+    for key in (0, 9, 14, 23):
+        _check(getattr(electronic, family)(key, np.random.default_rng(key)), *DURATIONS[family])
+
+
+@pytest.mark.parametrize("family, kind", [(f, k) for f, kinds in KINDS.items() for k in kinds])
+def test_every_kind_renders(family, kind):
+    for key in (2, 17):
+        _check(getattr(electronic, family)(key, np.random.default_rng(key), kind=kind), *DURATIONS[family])
+
+
+@pytest.mark.parametrize("kind", electronic.KEYLESS_KINDS)
+def test_keyless_kinds_render(kind):
+    y, got = electronic.keyless_fx(np.random.default_rng(3), kind=kind)
+    assert got == kind
+    _check(y, 1, 8)
+
+
+def test_unknown_kinds_are_refused():
+    with pytest.raises(ValueError, match="kind='wobble'"):
+        electronic.tonal_fx(0, np.random.default_rng(0), kind="wobble")
+    with pytest.raises(ValueError, match="kind='wobble'"):
+        electronic.keyless_fx(np.random.default_rng(0), kind="wobble")
+
+
+@pytest.mark.parametrize("family", [*DURATIONS, "keyless_fx"])
+def test_a_seed_fixes_the_sound(family):
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        return electronic.keyless_fx(rng)[0] if family == "keyless_fx" else getattr(electronic, family)(5, rng)
+
+    a, b, c = make(11), make(11), make(12)
+    assert np.array_equal(a, b)
+    assert a.shape != c.shape or not np.array_equal(a, c)
+
+
+@pytest.fixture(scope="module")
+def heard():
+    """``(family, key) -> (mean chroma, classic estimate)`` over :data:`KEYS`, one seed per key."""
+    est = ClassicKeyEstimator()
+    out = {}
+    for family in (*TONAL, "bass"):
+        for key in KEYS:
+            S = frontend.logfreq_spectrogram(getattr(electronic, family)(key, np.random.default_rng(key)))
+            out[family, key] = frontend.chroma(S).mean(axis=1), est(S).index
+    return out
+
+
+@pytest.mark.parametrize("family", TONAL)
+def test_the_key_is_audible(family, heard):
+    """The tonic is among the 3 strongest pitch classes of the mean chroma in at least 11 of 12 keys, and
+    Krumhansl–Schmuckler names the exact key in at least 9 of 12 (75 %).
+
+    Measured over all 24 keys (seed = key index): tonic in the top 3 in 24/24 for every family; the exact key in
+    22/24 pads, 24/24 tonal FX, 20/24 plucks, 21/24 buzzing strings. The top 3 and not the top 1: a triad's
+    fifth, or the fifth and octave partials of low notes, can outweigh the tonic. 75 % exact (the bar
+    test_training sets generated stabs is 80 %) leaves room for what the families hold besides the tonic
+    chord — IV and V in plucks, a second chord in some pads, inharmonic FM bells, the buzz's
+    high partials — which is what the CNN must learn to read through.
+    """
+    tonic_top3 = [keys.tonic_pc(k) in np.argsort(heard[family, k][0])[-3:] for k in KEYS]
+    exact = [heard[family, k][1] == k for k in KEYS]
+    assert sum(tonic_top3) >= 11, tonic_top3
+    assert sum(exact) >= 9, [keys.KEY_NAMES[heard[family, k][1]] for k in KEYS]
+
+
+@pytest.mark.parametrize("family", (*TONAL, "bass"))
+def test_minor_keys_sound_minor(family, heard):
+    """The third of the key's mode outweighs the other third in the mean chroma in at least 11 of 12 keys
+    (measured over 24 keys: 24/24 pads and tonal FX, 23/24 plucks and buzz, 22/24 bass, whose low notes'
+    fifth harmonics are major thirds)."""
+    right = []
+    for k in KEYS:
+        c, t = heard[family, k][0], keys.tonic_pc(k)
+        right.append((c[(t + 3) % 12] > c[(t + 4) % 12]) == keys.is_minor(k))
+    assert sum(right) >= (10 if family == "bass" else 11), right
+
+
+@pytest.mark.parametrize("family", ("pad", "tonal_fx"))
+def test_held_chords_are_not_read_as_the_relative_key(family, heard):
+    """The shipped CNN's error on pads: with the tonic chord held, the relative key is named at most once in 12."""
+    assert sum(heard[family, k][1] == keys.relative(k) for k in KEYS) <= 1
+
+
+@pytest.mark.parametrize("kind, held_at", [("riser", "end"), ("downlifter", "start")])
+def test_risers_and_downlifters_hold_the_tonic(kind, held_at):
+    """The held 30 % of a riser (its end) or downlifter (its start) alone has the tonic as its strongest pitch
+    class and is read as the exact key (measured: 24/24 keys for both); a glide alone is keyless material."""
+    est = ClassicKeyEstimator()
+    for key in KEYS:
+        y = electronic.tonal_fx(key, np.random.default_rng(key), kind=kind)
+        held = int(0.3 * y.size)
+        y = y[-held:] if held_at == "end" else y[:held]
+        S = frontend.logfreq_spectrogram(y)
+        assert int(np.argmax(frontend.chroma(S).mean(axis=1))) == keys.tonic_pc(key)
+        assert est(S).index == key
+
+
+def test_keyless_fx_has_no_dominant_pitch_class():
+    """max/mean of the mean chroma stays below 1.75 for every keyless kind over 12 seeds.
+
+    Measured over 40 seeds a kind: noise risers and falls at most 1.43, reversed swells 1.40, unpitched impacts
+    1.62 (their thump and brown noise weigh the lowest bins C2–D2 of the front end: neighbouring pitch classes,
+    a spectral tilt, not a pitch). The existing keyless material scores alike (datagen noise up to 1.51, drum
+    hits 1.52); the tonal families' medians are 2.3–3.6, their lowest (a pluck, a bass) 1.5.
+    """
+    for kind in electronic.KEYLESS_KINDS:
+        for seed in range(12):
+            c = _chroma(electronic.keyless_fx(np.random.default_rng(seed), kind=kind)[0])
+            assert c.max() / c.mean() < 1.75, (kind, seed, c.max() / c.mean())
+
+
+@pytest.mark.parametrize("family", datagen.ELECTRONIC_FAMILIES)
+def test_datagen_draws_the_electronic_families_without_renderers(family):
+    y, label, kind = datagen.example(family, 4, renderers=[])
+    again, label_again, _ = datagen.example(family, 4, renderers=[])
+    assert kind == family and 0 <= label < keys.NUM_KEYS and label == label_again
+    assert np.array_equal(y, again)
+    assert y.dtype == np.float32 and np.isfinite(y).all() and 0 < np.abs(y).max() <= 1
+    clean, clean_label, _ = datagen.example(family, 4, renderers=[], degrade=False)
+    assert clean_label == label
+    _check(clean, *DURATIONS[family])
+
+
+def test_keyless_draws_designed_fx():
+    drawn = [datagen.example("keyless", s, renderers=[], degrade=False) for s in range(40)]
+    designed = [(label, kind) for _, label, kind in drawn if kind in electronic.KEYLESS_KINDS]
+    assert designed and all(label == datagen.NO_KEY for label, _ in designed)
+    assert {"drums", "hit"} <= {kind for _, _, kind in drawn}  # the older kinds are still drawn
+
+
+def test_unknown_family_names_the_families():
+    with pytest.raises(ValueError, match="pad, tonal_fx, bass, pluck, buzz"):
+        datagen.example("wobble", 0, renderers=[])
+
+
+def test_default_mix_renders_the_electronic_families():
+    mix = dict(train.DEFAULT_MIX)
+    assert {f: mix[f] for f in datagen.ELECTRONIC_FAMILIES} == {
+        "pad": 800,
+        "tonal_fx": 600,
+        "bass": 300,
+        "pluck": 300,
+        "buzz": 300,
+    }
+    jobs = train.synthetic_jobs(mix, [], seed=0)
+    counts = {f: sum(job[0] == f for job in jobs) for f in datagen.ELECTRONIC_FAMILIES}
+    assert counts == {f: mix[f] for f in datagen.ELECTRONIC_FAMILIES}
+    assert len({seed for _, seed, _ in jobs}) == len(jobs)
