@@ -294,3 +294,31 @@ def test_training_can_start_from_shipped_weights(tiny_set, tmp_path):
     start, end = cnn.load_weights(cnn.WEIGHTS), cnn.load_weights(weights)
     convolutions = [name for name in start if name.endswith(".weight") and start[name].ndim == 4]
     assert convolutions and all(np.array_equal(start[name], end[name]) for name in convolutions)
+
+
+def test_evaluate_scores_the_weights_it_is_given(random_weights, tmp_path):
+    """``sampledex evaluate --weights``: a training run's weights are scored, not the shipped ones."""
+    import soundfile as sf
+
+    from sampledex.models.training import synth
+    from sampledex.pipeline import analyze
+    from sampledex.pipeline.tools import evaluate
+
+    rng = np.random.default_rng(4)
+    rows = ["path,key"]
+    for i, key in enumerate(("A minor", "C major", "E minor")):
+        y = synth.tonal_loop(keys.parse_key(key), bpm=110, bars=2, sr=22050, rng=rng)
+        sf.write(tmp_path / f"{i}.wav", y, 22050)
+        rows.append(f"{i}.wav,{key}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    spec = str(tmp_path / "labels.csv")
+    shipped, other = evaluate.evaluate(spec, "cnn"), evaluate.evaluate(spec, "cnn", weights=str(random_weights[1]))
+    assert analyze.key_estimator("cnn", str(random_weights[1])).version == cnn.weights_version(random_weights[1])
+    direct = [
+        cnn.CNNKeyEstimator(random_weights[1])(
+            frontend.logfreq_spectrogram(analyze.decode.to_analysis_mono(analyze.decode.load(p)))
+        )
+        for p, *_ in other.results
+    ]
+    assert [(e.index, round(e.confidence, 6)) for e in direct] == [(i, round(c, 6)) for _, _, i, c in other.results]
+    assert [r[1:] for r in shipped.results] != [r[1:] for r in other.results]
