@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sampledex.models.training import corpus, datagen
+from sampledex.models.training import corpus, datagen, metrics
 
 from . import evaluate
 
@@ -38,6 +38,22 @@ def row(name: str, cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> str:
     return f"| {name} | {len(cnn.results)} | {cells(cnn)} | {cells(ks)} |"
 
 
+def by_family(cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> dict[str, tuple]:
+    """Each family's reports, CNN and KS, from a set whose file names start with the family (``pad_0000012``)."""
+    groups: dict[str, tuple[list, list]] = {}
+    for (path, ref, est, _), (_, _, ks_est, _) in zip(cnn.results, ks.results):
+        family = Path(path).name.rsplit("_", 1)[0]
+        pairs = groups.setdefault(family, ([], []))
+        pairs[0].append((ref, est))
+        pairs[1].append((ref, ks_est))
+    return {f: (metrics.evaluate(a), metrics.evaluate(b)) for f, (a, b) in sorted(groups.items())}
+
+
+def _short(r: metrics.KeyReport) -> str:
+    null_rate = r.breakdown.get("none", 0) / r.n if r.n else float("nan")
+    return f"{r.mirex:.3f} / {r.breakdown.get('relative', 0)} / {null_rate:.3f}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", default="data/eval")
@@ -61,6 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(row(name, r["cnn"], r["classic"]))
+    if "pack" in results:
+        print("\npack, by family (MIREX / relative-key errors / tonal→NULL):")
+        print("| family | files | CNN | KS |")
+        print("|---|---|---|---|")
+        for family, (cnn, ks) in by_family(results["pack"]["cnn"], results["pack"]["classic"]).items():
+            print(f"| {family} | {cnn.n} | {_short(cnn)} | {_short(ks)} |")
     for name in ("loops", "melodies"):
         if name in results:
             print(f"\nCNN accuracy by confidence decile, {name}:")
