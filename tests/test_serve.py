@@ -6,7 +6,9 @@ the browser tests click through it as a producer would and check what it shows a
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -63,14 +65,7 @@ def server(indexed):
     )
     base = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            return proc.poll() is not None
-
-    wait_for(up, 60, "the server to listen", poll_s=0.1)
+    wait_for(lambda: _listening(port) or proc.poll() is not None, 60, "the server to listen", poll_s=0.1)
     assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
     yield base
     proc.terminate()
@@ -224,6 +219,52 @@ def test_the_wheel_lists_all_24_keys_with_counts(server, indexed):
     con = catalog_mod.Catalog(cat).connect(read_only=True)
     expected = dict(con.execute("SELECT key, count(*) FROM samples WHERE key IS NOT NULL GROUP BY key").fetchall())
     assert {k["key"]: k["count"] for k in wheel if k["count"]} == expected
+
+
+def test_audio_streams_from_s3_and_only_indexed_objects(s3_server, tmp_path):
+    """A catalog of an S3 source: its objects stream from the (moto) server with ranges; an object added to
+    the bucket after indexing is not served."""
+    import s3fs
+
+    from conftest import CREDENTIALS
+
+    fs = s3fs.S3FileSystem(endpoint_url=s3_server, key="testing", secret="testing")
+    fs.mkdir("served")
+    data = {}
+    for i in range(2):
+        buf = io.BytesIO()
+        sf.write(buf, np.sin(np.arange(11025) * (0.05 + 0.02 * i)).astype(np.float32) * 0.5, 22050, format="WAV")
+        data[f"s3://served/s{i}.wav"] = buf.getvalue()
+        fs.pipe(f"served/s{i}.wav", buf.getvalue())
+    option = ["--storage-option", f"endpoint_url={s3_server}"]
+    cat = tmp_path / "catalog"
+    run_cli("index", "s3://served", "--catalog", str(cat), "--workers", "1", *option)
+    fs.pipe("served/late.wav", data["s3://served/s0.wav"])
+    port = free_port()
+    env = {**os.environ, **CREDENTIALS}
+    proc = subprocess.Popen(
+        [SAMPLEDEX, "serve", "--catalog", str(cat), "--port", str(port), *option], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: _listening(port) or proc.poll() is not None, 60, "the server", poll_s=0.1)
+        base = f"http://127.0.0.1:{port}"
+        for url, body in data.items():
+            assert get(audio_url(base, url))[2] == body
+            status, _, part = get(audio_url(base, url), {"Range": "bytes=44-143"})
+            assert (status, part) == (206, body[44:144])
+            assert len(json.loads(get(f"{base}/api/waveform?path={urllib.parse.quote(url, safe='')}")[2])["points"])
+        assert get(audio_url(base, "s3://served/late.wav"))[0] == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 def test_serve_without_a_catalog_is_one_line(tmp_path):
