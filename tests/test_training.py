@@ -322,3 +322,18 @@ def test_evaluate_scores_the_weights_it_is_given(random_weights, tmp_path):
     ]
     assert [(e.index, round(e.confidence, 6)) for e in direct] == [(i, round(c, 6)) for _, _, i, c in other.results]
     assert [r[1:] for r in shipped.results] != [r[1:] for r in other.results]
+
+
+@pytest.mark.slow
+def test_a_feature_cache_of_another_recipe_is_rendered_again(tmp_path):
+    """The synthetic set's cache is reused only for the mix and seed it was rendered from."""
+    corpus_cache = tmp_path / "corpus.json"
+    corpus_cache.write_text("[]")  # no corpus pieces: the numpy families need none
+    path = tmp_path / "features.npz"
+    kwargs = {"seed": 3, "processes": 1, "corpus_cache": corpus_cache}
+    first = train.build_synthetic(path, mix={"pad": 2}, log=[].append, **kwargs)
+    log: list[str] = []
+    again = train.build_synthetic(path, mix={"pad": 2}, log=log.append, **kwargs)
+    assert not log and np.array_equal(again.labels, first.labels)  # reused as it is
+    other = train.build_synthetic(path, mix={"pad": 2, "pluck": 1}, log=log.append, **kwargs)
+    assert "another recipe" in log[0] and len(other) == 3

@@ -135,12 +135,21 @@ def build_synthetic(
     corpus_cache: str | Path = "data/corpus.json",
     log=print,
 ) -> FeatureSet:
-    """Render the synthetic training set and save its features at ``path`` (reused if present)."""
+    """Render the synthetic training set and save its features at ``path``.
+
+    A set already at ``path`` is reused when the recipe beside it (``<path>.recipe.json``: the mix and the
+    seed) is this one; otherwise it is rendered again (a cache made before a family was added would
+    silently train without it).
+    """
     from . import corpus
 
     path = Path(path)
+    recipe_path = path.with_name(path.name + ".recipe.json")
+    recipe = json.dumps({"mix": dict(sorted(mix.items())), "seed": seed}, sort_keys=True)
     if path.exists():
-        return FeatureSet.load(path)
+        if recipe_path.exists() and recipe_path.read_text() == recipe:
+            return FeatureSet.load(path)
+        log(f"{path} was rendered from another recipe: rendering it again")
     pieces = [p for p in corpus.load_pieces(corpus_cache) if not corpus.is_held_out(p.id)]
     jobs = synthetic_jobs(mix, pieces, seed=seed)
     t0 = time.perf_counter()
@@ -153,6 +162,7 @@ def build_synthetic(
     features = FeatureSet.pack(items)
     path.parent.mkdir(parents=True, exist_ok=True)
     features.save(path)
+    recipe_path.write_text(recipe)
     log(f"rendered {len(jobs)} examples in {time.perf_counter() - t0:.0f} s -> {path}")
     return features
 
