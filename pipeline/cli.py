@@ -38,7 +38,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 13
 
 SEARCH_COLUMNS = ("path", "kind", "key", "camelot", "key_confidence", "bpm", "root_note", "duration_s", "loudness_lufs")
 #: search filters whose column may still be NULL in every row: (option, column)
-_NULLABLE_FILTERS = (("bpm", "bpm"), ("kind", "kind"), ("root", "root_note"))
+_NULLABLE_FILTERS = (("bpm", "bpm"), ("kind", "kind"), ("root", "root_note"), ("tuning_within", "tuning_cents"))
 #: the fastest tempo a search accepts (BPM); anything above is a typo
 MAX_BPM = 1000.0
 #: most rows a search returns, and most local worker processes
@@ -83,6 +83,16 @@ def _bpm_type(text: str) -> tuple[float, float]:
         return parse_bpm_range(text)
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--bpm {text!r}: ")) from None
+
+
+def _cents_type(text: str) -> float:
+    try:
+        cents = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of cents") from None
+    if not 0 <= cents <= 50:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 50 cents")
+    return cents
 
 
 def storage_options(pairs: list[str]) -> dict[str, Any]:
@@ -252,11 +262,15 @@ def search_sql(args: argparse.Namespace, con) -> tuple[str, list]:
 def empty_filters(con, args: argparse.Namespace) -> list[str]:
     """The options of a search that filter on a column NULL in every row of the catalog."""
     declared = {"bpm": "declared_bpm", "root_note": "declared_root"} if args.declared else {}
-    used = [(option, declared.get(column, column)) for option, column in _NULLABLE_FILTERS if getattr(args, option)]
+    used = [
+        (option, declared.get(column, column))
+        for option, column in _NULLABLE_FILTERS
+        if getattr(args, option, None) is not None and getattr(args, option) is not False
+    ]
     if not used:
         return []
     counts = con.execute(f"SELECT {', '.join(f'count({c})' for _, c in used)} FROM samples").fetchone()
-    return [f"--{option} (column {column})" for (option, column), n in zip(used, counts) if n == 0]
+    return [f"--{option.replace('_', '-')} (column {column})" for (option, column), n in zip(used, counts) if n == 0]
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -522,8 +536,17 @@ def build_parser() -> argparse.ArgumentParser:
         f"(when given without RULE: {DEFAULT_COMPATIBLE_RULE})",
     )
     p.add_argument("--bpm", type=_bpm_type, metavar="LO:HI", help="tempo range; half and double time match too")
+    p.add_argument("--strict-bpm", action="store_true", help="with --bpm: the range only, not half or double time")
     p.add_argument("--kind", choices=("loop", "one-shot"), help="loops or one-shots only")
-    p.add_argument("--root", metavar="NOTE", help="root note of a one-shot, e.g. C#3")
+    p.add_argument(
+        "--root", metavar="NOTE", help="root note of a one-shot in any spelling, octave optional: C#3, Db, f#"
+    )
+    p.add_argument(
+        "--tuning-within",
+        type=_cents_type,
+        metavar="CENTS",
+        help="pitched one-shots at most this far from equal temperament (A4 = 440 Hz)",
+    )
     p.add_argument(
         "--declared",
         action="store_true",

@@ -16,20 +16,25 @@ from sampledex.models.errors import UsageError
 @dataclass(frozen=True)
 class Filters:
     """What a search asks. ``key`` in any spelling; ``compatible`` a rule of ``compatible_keys`` or None;
-    ``bpm`` (low, high) in BPM; ``text`` a substring of the path (case-insensitive)."""
+    ``bpm`` (low, high) in BPM, half and double time matching unless ``strict_bpm``; ``root`` a note in any
+    spelling, octave optional (``Db3``, ``c#``); ``tuning_within`` the most cents a root may lie from equal
+    temperament; ``text`` a substring of the path (case-insensitive)."""
 
     key: str | None = None
     compatible: str | None = None
     bpm: tuple[float, float] | None = None
+    strict_bpm: bool = False
     kind: str | None = None
     root: str | None = None
+    tuning_within: float | None = None
     declared: bool = False
     text: str | None = None
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> Filters:
-        given = {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None)}
-        return cls(**given)
+        given = {f.name: getattr(args, f.name, None) for f in fields(cls)}
+        # identity, not equality: a tuning tolerance of 0.0 equals False and must still count
+        return cls(**{name: value for name, value in given.items() if value is not None and value is not False})
 
 
 def canonical_key(key: str | None, *, option: str = "key") -> str | None:
@@ -65,22 +70,28 @@ def where(con, filters: Filters) -> tuple[str, list]:
             if not filters.compatible
             else scalar(con, "SELECT compatible_keys(?, rule := ?)", [key, filters.compatible])
         )
+    if filters.root and scalar(con, "SELECT note_pc(?)", [filters.root]) is None:
+        raise UsageError(f"root: {filters.root!r} is not a note (C, C#3, Db, bb2, F♯4)")  # noqa: RUF001
     if filters.declared:
         clauses.append(
             "declared_matches(declared_key, declared_bpm, declared_root, want_keys := ?, "
-            "bpm_lo := ?, bpm_hi := ?, root := ?)"
+            "bpm_lo := ?, bpm_hi := ?, root := ?, strict := ?)"
         )
-        params += [wanted, *(filters.bpm or (None, None)), filters.root]
+        params += [wanted, *(filters.bpm or (None, None)), filters.root, filters.strict_bpm]
     else:
         if wanted:
             clauses.append(f"key IN ({', '.join('?' * len(wanted))})")
             params += wanted
         if filters.bpm:
-            clauses.append("bpm_between(bpm, ?, ?)")
+            clauses.append("bpm BETWEEN ? AND ?" if filters.strict_bpm else "bpm_between(bpm, ?, ?)")
             params += list(filters.bpm)
         if filters.root:
-            clauses.append("root_note = ?")
+            # any spelling; the octave only where both write one (`root_matches` in sql/declared.sql)
+            clauses.append("root_matches(root_note, ?)")
             params.append(filters.root)
+    if filters.tuning_within is not None:
+        clauses.append("abs(tuning_cents) <= ?")
+        params.append(filters.tuning_within)
     if filters.kind:
         clauses.append("kind = ?")
         params.append(filters.kind)

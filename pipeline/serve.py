@@ -129,16 +129,15 @@ def filters_from(query: dict[str, str]) -> search.Filters:
         kind=query.get("kind") or None,
         root=query.get("root") or None,
         declared=query.get("declared") in ("1", "true", "on"),
+        strict_bpm=query.get("strict_bpm") in ("1", "true", "on"),
         text=query.get("q") or None,
     )
 
 
-def page_sql(where: str, *, sort: str, descending: bool, strict_bpm: bool) -> str:
+def page_sql(where: str, *, sort: str, descending: bool) -> str:
     """One page of rows with the total that match, sorted by an allowed column."""
     if sort not in PAGE_COLUMNS:
         raise UsageError(f"sort: {sort!r} is not one of {', '.join(PAGE_COLUMNS)}")
-    if strict_bpm:
-        where += " AND bpm BETWEEN ? AND ?"
     order = f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, path"
     return (
         f"SELECT {', '.join(PAGE_COLUMNS)}, count(*) OVER () AS total FROM samples WHERE {where} "
@@ -175,13 +174,10 @@ def create_app(catalog_dir: str | Path, *, storage_options: dict | None = None) 
     def samples(request: Request) -> Response:
         q = dict(request.query_params)
         filters = filters_from(q)
-        strict = q.get("strict_bpm") in ("1", "true", "on") and filters.bpm is not None and not filters.declared
 
         def answer(con) -> tuple[list[str], list[tuple]]:
             where, params = search.where(con, filters)
-            sql = page_sql(where, sort=q.get("sort", "path"), descending=q.get("order") == "desc", strict_bpm=strict)
-            if strict and filters.bpm:
-                params = [*params, *filters.bpm]
+            sql = page_sql(where, sort=q.get("sort", "path"), descending=q.get("order") == "desc")
             params += [_int(q, "limit", 100, 1, MAX_PAGE), _int(q, "offset", 0, 0, 10**12)]
             rel = con.execute(sql, params)
             return [d[0] for d in rel.description], rel.fetchall()

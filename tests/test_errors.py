@@ -90,6 +90,10 @@ USAGE_CASES = {
     "compatible rule without key": (["search", "--compatible", "camelot"], "--compatible needs --key"),
     # search_sql(): keys.canonical, on a real (empty) catalog: the key is checked after it opens
     "key H major": (["search", "--key", "H major"], "--key"),
+    "root H3": (["search", "--root", "H3"], "not a note"),
+    "tuning-within 60": (["search", "--tuning-within", "60"], "--tuning-within"),
+    "tuning-within nan": (["search", "--tuning-within", "nan"], "--tuning-within"),
+    "tuning-within -1": (["search", "--tuning-within=-1"], "--tuning-within"),
     "unknown command": (["frobnicate"], "invalid choice"),
     "epochs 0": (["train", "--epochs", "0"], "--epochs"),
 }
