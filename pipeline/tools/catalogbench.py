@@ -77,11 +77,19 @@ def fake_rows(n: int, *, seed: int, start: int = 0, stamp: str = "2026-01-01", e
     )
 
 
-def build(catalog: catalog_mod.Catalog, rows: int, parts: int) -> None:
+def build(catalog: catalog_mod.Catalog, rows: int, parts: int, *, embeddings: bool = False) -> None:
+    """``rows`` fake rows (:func:`fake_rows`) written in ``parts`` parts, then a line saying how big and how fast."""
+    t0 = time.perf_counter()
     catalog.create()
     per = rows // parts
     for p in range(parts):
-        catalog.write("samples", fake_rows(per, seed=p, start=p * per), f"part-{p:05d}")
+        catalog.write("samples", fake_rows(per, seed=p, start=p * per, embeddings=embeddings), f"part-{p:05d}")
+    size_mb = sum(f.stat().st_size for f in catalog.root.rglob("*.parquet")) / 2**20
+    with_what = " with random unit embeddings" if embeddings else ""
+    print(
+        f"catalog: {rows:,} rows{with_what} in {parts} parts, {size_mb:.0f} MB, written in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
 
 
 def median_s(fn: Callable[[], object], repeats: int) -> float:
@@ -104,13 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     sampledex = str(Path(sys.executable).with_name("sampledex"))
     with tempfile.TemporaryDirectory() as tmp:
         catalog = catalog_mod.Catalog(Path(tmp) / "catalog")
-        t0 = time.perf_counter()
         build(catalog, args.rows, args.parts)
-        size_mb = sum(p.stat().st_size for p in catalog.root.rglob("*.parquet")) / 2**20
-        print(
-            f"catalog: {args.rows:,} rows in {args.parts} parts, {size_mb:.0f} MB, written in "
-            f"{time.perf_counter() - t0:.1f} s"
-        )
         search_args = cli.build_parser().parse_args(["search", *SEARCH, "--catalog", str(catalog.root)])
 
         def search(con) -> list:

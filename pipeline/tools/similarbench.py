@@ -22,12 +22,9 @@ It measures
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -39,28 +36,11 @@ from sampledex.pipeline import analyze, decode, similar
 from sampledex.pipeline import catalog as catalog_mod
 
 from . import demo
-from .catalogbench import fake_rows
+from .catalogbench import build, fake_rows, median_s
 
 #: targets of the issue
 TARGET_RATIO = 0.9
 TARGET_BYTES_PER_ROW = 1024
-
-
-def median_s(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def build(catalog: catalog_mod.Catalog, rows: int, parts: int) -> None:
-    """``rows`` fake rows with embeddings, in ``parts`` parts."""
-    catalog.create()
-    per = rows // parts
-    for p in range(parts):
-        catalog.write("samples", fake_rows(per, seed=p, start=p * per, embeddings=True), f"part-{p:05d}")
 
 
 def embedding_bytes_per_row(catalog: catalog_mod.Catalog) -> tuple[float, int, int]:
@@ -144,13 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     sampledex = str(Path(sys.executable).with_name("sampledex"))
     with tempfile.TemporaryDirectory() as tmp:
         catalog = catalog_mod.Catalog(Path(tmp) / "catalog")
-        t0 = time.perf_counter()
-        build(catalog, args.rows, args.parts)
-        size_mb = sum(p.stat().st_size for p in catalog.root.rglob("*.parquet")) / 2**20
-        print(
-            f"catalog: {args.rows:,} rows with random unit embeddings in {args.parts} parts, {size_mb:.0f} MB, "
-            f"written in {time.perf_counter() - t0:.1f} s"
-        )
+        build(catalog, args.rows, args.parts, embeddings=True)
         target = fake_rows(1, seed=0, start=args.rows // 2)["path"][0].as_py()
         parted = catalog_times(catalog, target, args.repeats, sampledex, duplicates=False)
         figures = {f"{k}, {args.parts} parts": v for k, v in parted.items()}
