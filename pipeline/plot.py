@@ -283,7 +283,6 @@ def _keywheel_figure(counts: dict[str, int], rows: tuple[int, int, int]) -> Figu
 def _tempo_figure(tempo: TempoSummary, n_rows: int) -> Figure:
     """The loops' tempo histogram (BPM); the one-shots, which have no tempo, are counted in the legend."""
     from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
 
     fig = _new_figure(8.0, 4.5)
     ax = fig.add_subplot()
@@ -299,18 +298,12 @@ def _tempo_figure(tempo: TempoSummary, n_rows: int) -> Figure:
     handles = ax.get_legend_handles_labels()[0]
     handles.append(Patch(facecolor="none", edgecolor="none", label=f"one-shots: {tempo.one_shots} (no tempo)"))
     ax.legend(handles=handles, loc="upper right")
-    ax.set_xlabel("tempo (BPM)")
-    ax.set_ylabel("loops")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(f"Tempo of loops ({hist.width:g} BPM bins; {tempo.one_shots} one-shots)")
-    ax.grid(axis="y", alpha=0.3)
+    _label_counts(ax, "tempo (BPM)", "loops", f"Tempo of loops ({hist.width:g} BPM bins; {tempo.one_shots} one-shots)")
     return fig
 
 
 def _loudness_figure(by_kind: dict[str, Histogram], n_rows: int) -> Figure:
     """Integrated loudness (LUFS) histograms, stacked by kind, with each kind's median in the legend."""
-    from matplotlib.ticker import MaxNLocator
-
     fig = _new_figure(8.0, 4.5)
     ax = fig.add_subplot()
     if not by_kind:
@@ -336,12 +329,19 @@ def _loudness_figure(by_kind: dict[str, Histogram], n_rows: int) -> Figure:
             below[lo] += h
     if by_kind:
         ax.legend(loc="upper left")
-    ax.set_xlabel("integrated loudness (LUFS, ITU-R BS.1770)")
-    ax.set_ylabel("samples")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(f"Loudness by kind ({width:g} LU bins)")
-    ax.grid(axis="y", alpha=0.3)
+    _label_counts(ax, "integrated loudness (LUFS, ITU-R BS.1770)", "samples", f"Loudness by kind ({width:g} LU bins)")
     return fig
+
+
+def _label_counts(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
+    """Labels, title and a light grid for a histogram of counts, whose y ticks are whole numbers."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
 
 
 # -- one sample -------------------------------------------------------------------

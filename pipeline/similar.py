@@ -117,18 +117,14 @@ def reclaimable_bytes(groups: list[DuplicateGroup]) -> int:
 class DuplicateGroup:
     """Files holding one sound: ``match`` is ``'exact'`` (same bytes) or ``'near'`` (same audio, other bytes).
 
-    ``reclaimable_bytes``: what deleting all but the largest file would free (see also the module's
-    :func:`reclaimable_bytes`, which counts a file in two groups once).
+    What deleting copies would free is :func:`reclaimable_bytes`, over all groups at once (a file can be
+    in two groups).
     """
 
     group_id: int
     match: str
     paths: tuple[str, ...]
     sizes: tuple[int, ...]
-
-    @property
-    def reclaimable_bytes(self) -> int:
-        return sum(self.sizes) - max(self.sizes)
 
 
 def duplicate_groups(con, *, near: bool = False) -> list[DuplicateGroup]:
