@@ -8,7 +8,7 @@ N      ?= 500
 # Chromium and its WebDriver, for the web page's browser tests and its screenshot
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small chromium chromium-driver
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs train evaluate clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs train train-tempo evaluate clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -89,6 +89,10 @@ train: setup
 
 evaluate: setup
 	$(BIN)/python -m sampledex.pipeline.tools.keyreport
+
+# the tempo-level scorer (models/tempolevel.npz): renders its development loops (cached in data/tempolevel), trains, validates
+train-tempo: setup
+	$(BIN)/python -m sampledex.models.training.tempolevel
 
 clean:
 	rm -rf catalog demo-library bench-library

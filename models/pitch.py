@@ -2,25 +2,36 @@
 
 1. **Body.** From the loudest frame (its attack skipped) to where the sound has fallen
    :data:`BODY_DB` below it, at most :data:`MAX_BODY_SECONDS`: where a note holds its pitch.
-2. **Harmonic f0 per frame.** A few Hann frames across the body; the strongest spectral peaks; each peak
-   divided by 1–6 is a candidate fundamental, scored by how much of the peaks' amplitude its harmonic
-   series explains, less the share of its harmonics (up to the highest one it explains) that are
-   missing. Octave errors are what this guards against: half the true f0 explains every peak too but
-   misses every other harmonic; twice the true f0 misses nothing but leaves the odd harmonics
-   unexplained; a weak or absent fundamental costs one missing harmonic of many.
-3. **The held pitch.** The frames' estimates (in MIDI numbers) vote, weighted by level and harmonic
-   score; the winning semitone's frames are the note (a pitch glide or a noisy attack loses the vote).
-4. **Exact period.** Each frame's autocorrelation (from its spectrum, divided by the window's own,
-   as Praat does) near the voted period, interpolated to a fraction of a sample; the median over the
-   agreeing frames is the pitch. Cents are read from it, not from FFT bins.
+2. **Harmonic f0 per frame.** A few Hann frames across the body; the strongest spectral peaks, each
+   weighted by how much a partial at its frequency counts for pitch (:data:`DOMINANCE_HZ`: the ear takes
+   pitch from the partials below a few kHz, and the loud upper modes of a struck bar lie above), a peak
+   within :data:`SPREAD_CENTS` of a stronger one counted as part of it (one partial smeared by
+   ensemble detuning, beating or a fast decay); each peak divided by 1–6 is a candidate fundamental,
+   scored by how much of the peaks' amplitude its harmonic series explains, less the share of its
+   harmonics (up to the highest one it explains) that are missing (only a peak within
+   :data:`PRESENT_DB` of the strongest is evidence of a harmonic). Octave errors are what this guards
+   against: half the true f0 explains every peak too but misses every other harmonic; twice the true f0
+   misses nothing but leaves the odd harmonics unexplained; a weak or absent fundamental costs one
+   missing harmonic of many.
+3. **The held pitch.** The frames' estimates (in MIDI numbers) vote, weighted by loudness
+   (:data:`LOUDNESS_EXPONENT`) and harmonic score; the winning semitone's frames are the note (a pitch
+   glide or a noisy attack loses the vote, even the loud attack of a fast-decaying note).
+4. **Exact period.** Each frame's autocorrelation (from its weighted spectrum, divided by the window's
+   own, as Praat does) near the voted period, interpolated to a fraction of a sample; the median over
+   the agreeing frames is the pitch. Cents are read from it, not from FFT bins. How periodic the frame
+   is, is read there too, from the weighted spectrum and from the unweighted one.
 
-A sound is pitched when the frames that agree hold most of the level from the first of them on
-(:data:`MIN_AGREEMENT`), its partials are harmonic (:data:`MIN_HARMONICITY`; less is asked of a
-clearly periodic sound, as struck bars and plucked strings have partials off the series), it repeats
-at its period (:data:`MIN_PERIODICITY`), and it holds the pitch for long enough
-(:data:`MIN_HELD_SECONDS`) — not only as a short tail after a sweep that holds most of the energy,
-as a kick does (:data:`TAIL_SECONDS`, :data:`TAIL_SHARE`). Drums, noise and sweeps are unpitched;
-toms and other tuned percussion often are pitched, and get a root.
+A sound is pitched when the frames that agree hold most of the loudness from the first of them on
+(:data:`MIN_AGREEMENT`), its partials are harmonic (:data:`MIN_HARMONICITY`; less is asked of a sound
+whose partials that carry the pitch are clearly periodic, as struck bars and plucked strings have
+partials off the harmonic series), the whole sound, noise included, repeats at its period
+(:data:`MIN_PERIODICITY`; a snare's tonal head under its rattle does not pass), and it holds the pitch
+for long enough (:data:`MIN_HELD_SECONDS`) — not only as a short tail after a sweep that holds most of
+the energy, as a kick does (:data:`TAIL_SECONDS`, :data:`TAIL_SHARE`; the tail starts where the pitch
+is first heard, so the attack of a struck or plucked note, which already sounds it, is not a sweep).
+Harmonicity and periodicity are medians over the agreeing frames: how the note sounds while it holds
+its pitch, which a short, loud attack does not decide. Drums, noise and sweeps are unpitched; toms and
+other tuned percussion often are pitched, and get a root.
 
 Written here rather than taken from ``librosa.pyin``: pyin costs seconds per file (its first call
 compiles with numba) and librosa is not a runtime dependency; and a bare frame-wise f0 tracker's
@@ -54,9 +65,17 @@ ATTACK_SECONDS = 0.03
 MAX_BODY_SECONDS = 1.5
 #: spectral peaks are looked for up to (Hz)
 PEAK_FMAX = 6000.0
+#: a peak's amplitude counts for pitch times 1 / (1 + (f / DOMINANCE_HZ)²) (f in Hz), in the peaks and in the
+#: autocorrelation alike: the ear takes pitch from the partials below a few kHz (the dominance region), and the
+#: loudest partials of a glockenspiel or xylophone bar, its inharmonic upper modes, lie above
+DOMINANCE_HZ = 2000.0
 #: spectral peaks kept per frame, and how far below the frame's strongest they may be (dB)
 MAX_PEAKS = 20
 PEAK_FLOOR_DB = -45.0
+#: a peak within this many cents of a stronger one is part of its partial and adds to its amplitude: a partial
+#: smeared by detuned unison voices (a string section's pizzicato), beating or a fast decay; a quarter tone,
+#: closer than any two harmonics counted (up to MAX_HARMONIC; the closest, 15 and 16, are 112 cents apart)
+SPREAD_CENTS = 50.0
 #: peaks divided by 1..SUBHARMONICS are the candidates; harmonics counted up to MAX_HARMONIC
 SUBHARMONICS = 6
 #: the strongest peaks that propose candidates
@@ -67,20 +86,30 @@ MATCH_CENTS = 40.0
 MATCH_SHARE = 0.25
 #: weight of the missing-harmonic share against the explained amplitude share
 MISSING_WEIGHT = 0.5
-#: pitched only if: the frames that agree on the pitch hold at least this share (times their harmonic score)
-#: of the level of the frames from the first of them on
+#: a harmonic is present when a peak within this far below the frame's strongest (dB) matches it: the faint
+#: peaks near PEAK_FLOOR_DB (noise, a low rumble that the weighting lifts) neither fill in a sub-octave's gaps
+#: nor count as its top harmonic
+PRESENT_DB = -40.0
+#: frames vote, and hold their share of the note, by loudness: amplitude to this power (Stevens' law), so
+#: the loud attack of a fast-decaying note does not outvote the body that holds the pitch
+LOUDNESS_EXPONENT = 0.6
+#: pitched only if: the frames that agree on the pitch hold at least this share of the loudness of the frames
+#: from the first of them on
 MIN_AGREEMENT = 0.5
-#: ... their harmonic score averages at least this
+#: ... their median harmonic score is at least this
 MIN_HARMONICITY = 0.6
-#: ... or at least MIN_HARMONICITY_PERIODIC when the sound repeats at its period at least CLEARLY_PERIODIC well
+#: ... or at least MIN_HARMONICITY_PERIODIC when the partials that carry the pitch (salience-weighted) repeat at
+#: its period at least CLEARLY_PERIODIC well
 MIN_HARMONICITY_PERIODIC = 0.4
 CLEARLY_PERIODIC = 0.9
-#: ... the body repeats at the period this well (normalised autocorrelation, 0–1)
+#: ... the whole sound (unweighted: noise counts) repeats at the period this well in the agreeing frames (median
+#: normalised autocorrelation, 0–1)
 MIN_PERIODICITY = 0.6
 #: ... and the agreeing frames span at least this long (s)
 MIN_HELD_SECONDS = 0.08
 #: ... and unless the pitch is only a short tail (held less than TAIL_SECONDS, s) after an attack that
-#: holds most of the energy (its share below TAIL_SHARE): a kick's sweep settling on a low sine
+#: holds most of the energy (the share from where the pitch is first heard below TAIL_SHARE): a kick's
+#: sweep settling on a low sine
 TAIL_SECONDS = 0.35
 TAIL_SHARE = 0.5
 A4_HZ = 440.0
@@ -93,9 +122,11 @@ class PitchEstimate:
 
     ``midi``: the held pitch as a fractional MIDI number (69.0 = A4 = 440 Hz), None when unpitched;
     ``root_note`` (``'C#3'`` spelled with the catalog's tonics: ``'Db3'``; C4 = 261.6 Hz) and
-    ``tuning_cents`` in [-50, 50) follow from it. ``harmonicity`` and ``periodicity`` (0–1) are the
-    evidence; ``held_s`` how long the pitch is held (s); ``held_share`` the share of the energy after the
-    loudest frame that comes from where the pitch is first held on.
+    ``tuning_cents`` in [-50, 50) follow from it. ``harmonicity``, ``periodicity`` (of the whole sound)
+    and ``heard_periodicity`` (of the partials that carry the pitch; see :func:`refine_f0`), 0–1 and
+    medians over the frames that agree on the pitch, are the evidence; ``held_s`` how long the pitch is
+    held (s); ``held_share`` the share of the energy after the loudest frame that comes from where the
+    pitch is first heard on.
     """
 
     midi: float | None
@@ -103,6 +134,7 @@ class PitchEstimate:
     periodicity: float = 0.0
     held_s: float = 0.0
     held_share: float = 0.0
+    heard_periodicity: float = 0.0
 
     @property
     def root_note(self) -> str | None:
@@ -166,36 +198,67 @@ def frame_spectra(frames: np.ndarray) -> np.ndarray:
     return scipy.fft.rfft(frames * _window(frames.shape[1]), n=FFT_LENGTH, axis=1)
 
 
+@lru_cache(maxsize=4)
+def salience(bins: int, sr: int) -> np.ndarray:
+    """How much a partial counts for pitch at each FFT bin: 1 / (1 + (f / :data:`DOMINANCE_HZ`)²).
+
+    Returns
+    -------
+    np.ndarray [shape=(bins,), dtype=float32]
+        amplitude weights (1 at 0 Hz, 0.5 at DOMINANCE_HZ), for bins of an :data:`FFT_LENGTH`-point FFT at ``sr``.
+    """
+    f = np.arange(bins) * sr / FFT_LENGTH
+    return (1.0 / (1.0 + (f / DOMINANCE_HZ) ** 2)).astype(np.float32)
+
+
 def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """The strongest peaks of each frame's spectrum (:func:`frame_spectra`).
+    """The strongest partials of each frame's spectrum (:func:`frame_spectra`).
+
+    A peak's amplitude is weighted by :func:`salience`; a peak within :data:`SPREAD_CENTS` of a stronger
+    one is dropped and its amplitude added to the strongest peak near it, or, if that one is dropped too,
+    to the one that one went to (one partial, smeared).
 
     Returns
     -------
     (freqs, amps) : np.ndarray [shape=(count, MAX_PEAKS)] each
-        frequency in Hz (parabolic interpolation of the log magnitude) and linear magnitude, strongest
-        first; a slot with no peak (fewer peaks, or more than :data:`PEAK_FLOOR_DB` below the frame's
-        strongest) has amplitude 0.
+        frequency in Hz (parabolic interpolation of the log magnitude) and weighted linear magnitude,
+        strongest first; a slot with no peak (fewer peaks, or more than :data:`PEAK_FLOOR_DB` below the
+        frame's strongest) has amplitude 0.
     """
     hi = min(spectra.shape[1] - 1, int(PEAK_FMAX * FFT_LENGTH / sr))
     mag = np.abs(spectra[:, : hi + 1])
     lo = max(1, int(FMIN * 0.9 * FFT_LENGTH / sr))
     inner = mag[:, lo:-1]
     is_peak = (inner > mag[:, lo - 1 : -2]) & (inner >= mag[:, lo + 1 :])
-    candidates = np.where(is_peak, inner, 0.0)
-    k = min(MAX_PEAKS, candidates.shape[1])
+    candidates = np.where(is_peak, inner * salience(hi + 1, sr)[lo:-1], 0.0)
+    # twice as many as kept: merging a smeared partial's side peaks frees slots
+    k = min(2 * MAX_PEAKS, candidates.shape[1])
     top = np.argpartition(-candidates, k - 1, axis=1)[:, :k]
     amps = np.take_along_axis(candidates, top, axis=1)
     order = np.argsort(-amps, axis=1, kind="stable")
     top, amps = np.take_along_axis(top, order, axis=1), np.take_along_axis(amps, order, axis=1)
-    floor = amps[:, :1] * 10.0 ** (PEAK_FLOOR_DB / 20.0)
-    amps = np.where(amps >= floor, amps, 0.0)
     idx = top + lo
     log = np.log(mag + 1e-12)
     a, b, c = (np.take_along_axis(log, idx + d, axis=1) for d in (-1, 0, 1))
     denominator = a - 2 * b + c
     safe = np.where(denominator < 0, denominator, -1.0)
     offset = np.where(denominator < 0, 0.5 * (a - c) / safe, 0.0)
-    return (idx + np.clip(offset, -0.5, 0.5)) * sr / FFT_LENGTH, amps
+    freqs = (idx + np.clip(offset, -0.5, 0.5)) * sr / FFT_LENGTH
+    # near[f, i, j]: peak j is stronger than peak i (sorted) and within SPREAD_CENTS of it
+    octaves = np.log2(freqs)
+    near = np.abs(octaves[:, :, None] - octaves[:, None, :]) <= SPREAD_CENTS / 1200.0
+    near &= np.tri(k, k, -1, dtype=bool)
+    absorbed = near.any(axis=2) & (amps > 0)
+    # each absorbed peak goes to the strongest peak near it, and on until a peak that is not absorbed
+    owner = np.where(absorbed, np.argmax(near, axis=2), np.arange(k))
+    for _ in range(int(np.ceil(np.log2(k)))):
+        owner = np.take_along_axis(owner, owner, axis=1)
+    owner += k * np.arange(amps.shape[0])[:, None]
+    merged = np.bincount(owner.ravel(), weights=amps.ravel(), minlength=amps.size).reshape(amps.shape)
+    order = np.argsort(-merged, axis=1, kind="stable")[:, :MAX_PEAKS]
+    freqs, amps = np.take_along_axis(freqs, order, axis=1), np.take_along_axis(merged, order, axis=1)
+    floor = amps[:, :1] * 10.0 ** (PEAK_FLOOR_DB / 20.0)
+    return freqs, np.where(amps >= floor, amps, 0.0)
 
 
 def harmonic_f0(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +274,8 @@ def harmonic_f0(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.nda
     (f0, score) : np.ndarray [shape=(count,)] each
         f0 in Hz (0 when no candidate lies in [FMIN, FMAX]); score in [-MISSING_WEIGHT, 1]: the share of
         the peaks' amplitude on the harmonics of f0, less :data:`MISSING_WEIGHT` × the share of
-        harmonics 1..(highest explained) with no peak.
+        harmonics 1..top with no peak, top being the highest harmonic with one; only peaks within
+        :data:`PRESENT_DB` of the frame's strongest count as a harmonic's.
     """
     strongest = freqs[:, :CANDIDATE_PEAKS]
     cand = (strongest[:, :, None] / np.arange(1, SUBHARMONICS + 1)).reshape(freqs.shape[0], -1)
@@ -229,8 +293,11 @@ def harmonic_f0(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.nda
     )
     total = np.maximum(amps.sum(axis=1), 1e-12)
     explained = (matched * amps[:, None, :]).sum(axis=2) / total[:, None]
-    # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one
-    numbers = np.where(matched, harmonic, 0).astype(np.int64)
+    # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one.
+    # Faint peaks explain amplitude but are no evidence of a harmonic: noise or a low rumble (which the
+    # salience weighting lifts under a high note) would fill in every other harmonic of a sub-octave
+    audible = amps >= amps[:, :1] * 10.0 ** (PRESENT_DB / 20.0)
+    numbers = np.where(matched & audible[:, None, :], harmonic, 0).astype(np.int64)
     present = np.bitwise_or.reduce(np.left_shift(1, numbers) & -2, axis=2)
     top = numbers.max(axis=2)
     wanted = np.left_shift(1, top + 1) - 2
@@ -251,13 +318,15 @@ def _window_autocorrelation(n: int) -> np.ndarray:
     return r / r[0]
 
 
-def refine_f0(spectra: np.ndarray, f0: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
+def refine_f0(spectra: np.ndarray, f0: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The exact fundamental near each frame's ``f0`` from its autocorrelation, and how periodic it is.
 
     The frame's autocorrelation is computed from its spectrum and divided by the window's own
     autocorrelation (Boersma 1993, as Praat does), which removes the window's pull towards short lags.
-    The peak within ±6 % of the period is interpolated with a parabola; for high notes the peak at a
-    multiple of the period of at least 100 samples is used, so the error is a fraction of a cent.
+    The pitch is read from the autocorrelation of the spectrum weighted by :func:`salience`, as the
+    peaks are, so a bar's inharmonic upper modes do not pull it from the fundamental's period: its peak
+    within ±6 % of the period is interpolated with a parabola; for high notes the peak at a multiple of
+    the period of at least 100 samples is used, so the error is a fraction of a cent.
 
     Parameters
     ----------
@@ -267,13 +336,18 @@ def refine_f0(spectra: np.ndarray, f0: np.ndarray, *, sr: int) -> tuple[np.ndarr
 
     Returns
     -------
-    (f0, periodicity) : np.ndarray [shape=(count,)] each
-        f0 in Hz (the input where no peak is found) and the normalised autocorrelation at the period
-        (1 for a perfectly periodic frame, near 0 for noise).
+    (f0, heard, whole) : np.ndarray [shape=(count,)] each
+        f0 in Hz (the input where no peak is found); the normalised autocorrelation at that lag (1 for a
+        perfectly periodic frame, near 0 for noise) of the weighted spectrum (``heard``: how periodic the
+        partials that carry the pitch are) and of the unweighted one (``whole``: how periodic the whole
+        sound is, a drum's rattle or a noise band included).
     """
-    r = scipy.fft.irfft(np.abs(spectra) ** 2, n=FFT_LENGTH, axis=1)[:, : FRAME_LENGTH // 2]
+    power = np.abs(spectra) ** 2
+    weighted = power * salience(spectra.shape[1], sr) ** 2
+    r = scipy.fft.irfft(np.concatenate([weighted, power]), n=FFT_LENGTH, axis=1)[:, : FRAME_LENGTH // 2]
     r = r / np.maximum(r[:, :1], 1e-20) / np.maximum(_window_autocorrelation(FRAME_LENGTH)[: FRAME_LENGTH // 2], 1e-3)
-    exact, value = f0.astype(np.float64).copy(), np.zeros(f0.shape)
+    r, r_whole = r[: len(f0)], r[len(f0) :]
+    exact, heard, whole = f0.astype(np.float64).copy(), np.zeros(f0.shape), np.zeros(f0.shape)
     for j in np.flatnonzero(f0 > 0):
         period = sr / f0[j]
         multiple = max(1, int(np.ceil(100.0 / period)))
@@ -286,8 +360,9 @@ def refine_f0(spectra: np.ndarray, f0: np.ndarray, *, sr: int) -> tuple[np.ndarr
         denominator = a - 2 * b + c
         offset = 0.5 * (a - c) / denominator if denominator < 0 else 0.0
         exact[j] = multiple * sr / (k + float(np.clip(offset, -0.5, 0.5)))
-        value[j] = min(float(b), 1.0)
-    return exact, value
+        heard[j] = min(float(b), 1.0)
+        whole[j] = min(float(r_whole[j, k - 1 : k + 2].max()), 1.0)
+    return exact, heard, whole
 
 
 def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float) -> PitchEstimate:
@@ -316,16 +391,17 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
         np.minimum(offsets, padded.size - FRAME_LENGTH)
     ]
     spectra = frame_spectra(frames - frames.mean(axis=1, keepdims=True))
-    f0, score = harmonic_f0(*spectral_peaks(spectra, sr=sr))
+    freqs, amps = spectral_peaks(spectra, sr=sr)
+    f0, score = harmonic_f0(freqs, amps)
     voiced = (f0 > 0) & (score > 0)
     if not voiced.any():
         return NO_PITCH
-    exact, period_value = refine_f0(spectra, np.where(voiced, f0, 0.0), sr=sr)
+    exact, heard_value, whole_value = refine_f0(spectra, np.where(voiced, f0, 0.0), sr=sr)
     midi = np.where(voiced, hz_to_midi(np.where(voiced, f0, A4_HZ)), 0.0)
     fine = np.where(voiced, hz_to_midi(np.where(voiced, exact, A4_HZ)), 0.0)
     fine = np.where(np.abs(fine - midi) < 0.6, fine, midi)
-    levels = 10.0 ** (energy_db[at] / 20.0)
-    weights = np.where(voiced, levels * score, 0.0)
+    loudness = 10.0 ** (LOUDNESS_EXPONENT * energy_db[at] / 20.0)
+    weights = np.where(voiced, loudness * score, 0.0)
     # vote in semitone bins; each vote is shared with the neighbouring bin by distance, so a note
     # tuned between two semitones or a vibrato does not split it
     low = np.floor(midi[voiced]).astype(int).clip(0, 138)
@@ -335,31 +411,38 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
     np.add.at(votes, low + 1, weights[voiced] * frac)
     winner = int(np.argmax(votes[:-1] + votes[1:]))
     agree = voiced & (midi >= winner - 0.5) & (midi <= winner + 1.5)
+    held_midi = float(np.median(fine[agree]))
     # from the first frame that holds the pitch on: an attack or a glide before it may disagree
     since = np.arange(count) >= int(np.argmax(agree))
-    agreement = float(weights[agree].sum() / max(float(levels[since].sum()), 1e-12))
-    harmonicity = float(np.average(score[agree], weights=levels[agree]))
-    periodic = float(np.average(period_value[agree], weights=levels[agree]))
+    agreement = float(loudness[agree].sum() / max(float(loudness[since].sum()), 1e-12))
+    # medians: how the note sounds while it holds its pitch, not how its loudest (attack) frame does
+    harmonicity = float(np.median(score[agree]))
+    periodic, heard = float(np.median(whole_value[agree])), float(np.median(heard_value[agree]))
     held = np.flatnonzero(agree)
     held_s = float((at[held[-1]] - at[held[0]]) / fps + (FRAME_LENGTH / 2) / sr)
-    # the share of the sound's energy from where the pitch is first held: a kick's short pitched tail
-    # after its sweep holds little of it, an 808's long one most
+    # the share of the sound's energy from where the pitch is first heard: in a frame that agrees, or
+    # whose strongest partial is at the pitch (a struck note's attack frame, whose harmonic f0 the
+    # transient pulled away, already sounds it; a kick's sweep does not). A kick's short pitched tail after
+    # its sweep holds little of the energy, an 808's long one most
+    sounding = agree | (np.abs(hz_to_midi(np.maximum(freqs[:, 0], 1.0)) - held_midi) <= 0.5)
     power = 10.0 ** (energy_db / 10.0)
     loudest = int(np.argmax(energy_db))
-    first = max(at[held[0]] - int(round(FRAME_LENGTH / 4 * fps / sr)), loudest)
+    first = max(at[int(np.argmax(sounding))] - int(round(FRAME_LENGTH / 4 * fps / sr)), loudest)
     held_share = float(power[first:].sum() / max(float(power[loudest:].sum()), 1e-12))
     kick_like = held_s < TAIL_SECONDS and held_share < TAIL_SHARE
     # a clearly periodic sound needs less harmonic structure: struck bars and plucked strings have
-    # partials off the harmonic series, and a pitch all the same
+    # partials off the harmonic series, and a pitch all the same; clearly periodic where the pitch is heard,
+    # as the upper modes of a bar, above that, do not repeat at its period (a drum's rattle does not either,
+    # but that is noise: it fails MIN_PERIODICITY, which the whole sound has to meet)
     harmonic_enough = harmonicity >= MIN_HARMONICITY or (
-        harmonicity >= MIN_HARMONICITY_PERIODIC and periodic >= CLEARLY_PERIODIC
+        harmonicity >= MIN_HARMONICITY_PERIODIC and heard >= CLEARLY_PERIODIC
     )
     if (
-        agreement < MIN_AGREEMENT * harmonicity
+        agreement < MIN_AGREEMENT
         or not harmonic_enough
         or periodic < MIN_PERIODICITY
         or held_s < MIN_HELD_SECONDS
         or kick_like
     ):
-        return PitchEstimate(None, harmonicity, periodic, held_s, held_share)
-    return PitchEstimate(float(np.median(fine[agree])), harmonicity, periodic, held_s, held_share)
+        return PitchEstimate(None, harmonicity, periodic, held_s, held_share, heard)
+    return PitchEstimate(held_midi, harmonicity, periodic, held_s, held_share, heard)

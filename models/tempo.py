@@ -7,7 +7,8 @@
    each made precise from a late autocorrelation peak: the autocorrelation says how fast the music
    pulses, not which pulse a producer calls the beat (:func:`candidates`).
 3. **Metrical level.** Each candidate is described by what makes a pulse the beat
-   (:func:`level_features`): the periodicity at it; where it lies against the tempi producers write;
+   (:func:`level_features`): the periodicity at it, at half and at twice it; how many onsets a beat
+   holds; where it lies against the tempi producers write;
    whether the file's length is a whole number of bars at it; whether the harmony changes on its bar
    lines (:func:`harmony_changes`); and the onset pattern of one of its bars in the low, middle and
    high bands (:func:`bar_pattern`) — kick on one, snare on the backbeats, hats on the eighths mark the
@@ -15,12 +16,15 @@
    too slow. A small scorer (:func:`level_scores`: a linear term plus eight tanh units, weights in
    ``tempolevel.npz``, trained as a softmax over each file's candidates on development loops rendered
    with the training soundfonts and numpy synthesis — never on the benchmark) picks the beat; the
-   softmax of its scores (temperature :data:`CONFIDENCE_TEMPERATURE`) is the confidence.
+   softmax of its scores (at a temperature fitted with the weights, so that it matches accuracy on
+   validation loops) is the confidence.
 4. **Bar-exact length.** Pack loops are cut exactly: ``n`` bars of 4/4 at ``T`` BPM last ``n · 240 / T``
-   seconds. When the length is a power of two of bars at some candidates (within the periodicity's
-   precision, :func:`bar_tolerance`), only those are scored — a tempo at which the loop would end
-   mid-bar is not its tempo — and the chosen one is taken from the length, which is exact. Files of
-   :data:`EXCERPT_SECONDS` or more are taken for tracks or excerpts, whose length says nothing.
+   seconds. Whether the length is a whole number of bars at a candidate, and how nearly (against the
+   periodicity's precision, :func:`bar_tolerance`), is evidence the scorer weighs — a tempo at which
+   the loop would end mid-bar is rarely its tempo, but a short loop fits some tempo by chance, so the
+   fit does not rule the others out — and when the chosen tempo fits, it is taken from the length,
+   which is exact. Files of :data:`EXCERPT_SECONDS` or more are taken for tracks or excerpts, whose
+   length says nothing.
 
 Written here rather than taken from ``librosa.feature.tempo`` (a log-normal prior over one
 autocorrelation peak): librosa is not a runtime dependency, and it knows nothing of loops — neither the
@@ -71,14 +75,25 @@ METRICAL_POSITIONS = {
 BANDS = ("low", "mid", "high")
 #: the columns of :func:`level_features`
 FEATURES = (
-    ("salience", "octave_sq", "below_range", "above_range", "bars_pow2", "bars_other", "harmony_one", "harmony_three")
+    (
+        "salience",
+        "salience_half",
+        "salience_double",
+        "onsets_per_beat",
+        "octave_sq",
+        "below_range",
+        "above_range",
+        "bars_pow2",
+        "bars_other",
+        "bar_mismatch",
+        "harmony_one",
+        "harmony_three",
+    )
     + tuple(f"{position}_{band}" for position in METRICAL_POSITIONS for band in BANDS)
     + tuple(f"{band}_{step}" for band in BANDS for step in range(PATTERN_STEPS))
 )
 #: the metrical-level scorer's weights, next to this module
 LEVEL_WEIGHTS = Path(__file__).with_name("tempolevel.npz")
-#: softmax temperature of the scores that makes the confidence match accuracy on development loops
-CONFIDENCE_TEMPERATURE = 2.0
 
 
 @dataclass(frozen=True)
@@ -354,33 +369,44 @@ def harmony_changes(cumulative: np.ndarray, period: float, phase: float) -> tupl
     return float(mean[0] - reference), float(mean[2] - reference)
 
 
-def level_features(
-    onsets: Onsets, bpm: np.ndarray, salience: np.ndarray, *, top_salience: float | None = None
-) -> np.ndarray:
+def level_features(onsets: Onsets, r: np.ndarray, bpm: np.ndarray, salience: np.ndarray) -> np.ndarray:
     """The evidence that each candidate is the beat, one row per candidate (columns :data:`FEATURES`).
 
-    Periodicity (the comb's salience, relative to the best candidate's); where the tempo lies (its
-    distance from 120 BPM in octaves, squared, and how far outside :data:`PREFERRED_BPM`, in octaves);
-    whether the length is a whole number of bars at it (a power of two of them, or another count; a
-    loop with a tail counts when its onsets end within the last bar, see :func:`tail_fit`); where the
-    harmony changes (:func:`harmony_changes`); and the bar's onset pattern per band group
-    (:func:`bar_pattern`), averaged over each metrical position (:data:`METRICAL_POSITIONS`) and step by
-    step. ``top_salience`` is the best salience of all the file's candidates when only some are passed.
+    Periodicity (the comb's salience, relative to the best candidate's, and how much stronger or weaker
+    the pulse is at half and at twice the tempo); how many onsets a beat holds (log2); where the tempo
+    lies (its distance from 120 BPM in octaves, squared, and how far outside :data:`PREFERRED_BPM`, in
+    octaves); whether the length is a whole number of bars at it (a power of two of them, or another
+    count; a loop with a tail counts when its onsets end within the last bar, see :func:`tail_fit`) and
+    how far from whole it is (in units of :func:`bar_tolerance`, at most 4; neither for an excerpt of
+    :data:`EXCERPT_SECONDS` or more); where the harmony changes
+    (:func:`harmony_changes`); and the bar's onset pattern per band group (:func:`bar_pattern`),
+    averaged over each metrical position (:data:`METRICAL_POSITIONS`) and step by step.
+
+    Parameters
+    ----------
+    r : np.ndarray [shape=(frames,)]
+        :func:`autocorrelation` of ``onsets.strength``.
+    bpm, salience : np.ndarray [shape=(candidates,)]
+        :func:`candidates`.
 
     Returns
     -------
     np.ndarray [shape=(candidates, len(FEATURES)), dtype=float64]
     """
-    if top_salience is None:
-        top_salience = float(salience.max()) if salience.size else 1.0
-    top = max(top_salience, 1e-6)
-    last_onset = last_onset_s(onsets)
+    top = max(float(salience.max()), 1e-6) if salience.size else 1.0
+    half, double = (comb_salience(r, np.asarray(bpm, dtype=np.float64) * f, fps=onsets.fps) for f in (0.5, 2.0))
+    found = peaks(onsets.strength, fps=onsets.fps, threshold=0.25)
+    last_onset = float(found[-1] / onsets.fps) if found.size else 0.0
     cumulative = chroma_cumsum(onsets.chroma) if onsets.chroma is not None else None
+    excerpt = onsets.duration_s >= EXCERPT_SECONDS
     rows = []
-    for t, s in zip(bpm, salience):
+    for t, s, s_half, s_double in zip(bpm, salience, half, double):
         bars, mismatch = bar_fit(t, onsets.duration_s)
-        exact = bars is not None and mismatch < bar_tolerance(t, onsets.duration_s)
-        if not exact:
+        tolerance = bar_tolerance(t, onsets.duration_s)
+        if excerpt:  # a whole track or an excerpt of one: its length says nothing of its bars
+            bars, mismatch = None, 4.0 * tolerance
+        exact = bars is not None and mismatch < tolerance
+        if not exact and not excerpt:
             bars = tail_fit(t, onsets.duration_s, last_onset)
         octave = np.log2(t / 120.0)
         period = 60.0 * onsets.fps / t
@@ -388,16 +414,21 @@ def level_features(
         phase = 0.0 if exact else bar_phase(onsets.groups, period, folded)
         pattern = bar_pattern(onsets.groups, period, phase, folded)
         harmony = harmony_changes(cumulative, period, phase) if cumulative is not None else (0.0, 0.0)
+        beats = t * onsets.duration_s / 60.0
         rows.append(
             np.concatenate(
                 [
                     [
                         max(float(s), 0.0) / top,
+                        (float(s_half) - float(s)) / top,
+                        (float(s_double) - float(s)) / top,
+                        np.log2((1.0 + found.size) / max(beats, 1.0)),
                         octave**2,
                         max(0.0, np.log2(PREFERRED_BPM[0] / t)),
                         max(0.0, np.log2(t / PREFERRED_BPM[1])),
                         float(bars is not None and bars & (bars - 1) == 0),
                         float(bars is not None and bars & (bars - 1) != 0),
+                        min(mismatch / tolerance, 4.0),
                         *harmony,
                     ],
                     (pattern @ _POSITION_MEANS).T.ravel(),
@@ -414,12 +445,6 @@ _POSITION_MEANS = np.stack(
 )
 
 
-def last_onset_s(onsets: Onsets) -> float:
-    """Time of the last onset (s), 0 when there is none."""
-    found = peaks(onsets.strength, fps=onsets.fps, threshold=0.25)
-    return float(found[-1] / onsets.fps) if found.size else 0.0
-
-
 def tail_fit(bpm: float, duration_s: float, last_onset_s: float) -> int | None:
     """A whole bar count for a loop exported with a tail: the bars end after its last onset and at
     most :data:`MAX_TAIL_SECONDS` before the file does (the largest such count of :data:`BAR_COUNTS`), or None.
@@ -429,12 +454,6 @@ def tail_fit(bpm: float, duration_s: float, last_onset_s: float) -> int | None:
         n for n in BAR_COUNTS if last_onset_s < n * bar_s <= duration_s and duration_s - n * bar_s <= MAX_TAIL_SECONDS
     ]
     return max(fitting) if fitting else None
-
-
-def _is_exact(bpm: float, duration_s: float) -> bool:
-    """Whether the length is a power of two of bars at ``bpm`` (1, 2, 4 … 64), within :func:`bar_tolerance`."""
-    bars, mismatch = bar_fit(bpm, duration_s)
-    return bars is not None and bars & (bars - 1) == 0 and mismatch < bar_tolerance(bpm, duration_s)
 
 
 def bar_tolerance(bpm: float, duration_s: float) -> float:
@@ -456,6 +475,11 @@ def _level_weights() -> dict[str, np.ndarray]:
     return weights
 
 
+def _confidence_temperature() -> float:
+    """The softmax temperature that makes the confidence match accuracy on the scorer's validation loops."""
+    return float(_level_weights()["temperature"])
+
+
 def level_scores(features: np.ndarray) -> np.ndarray:
     """How much each candidate looks like the beat: a linear term plus a layer of eight tanh units.
 
@@ -474,6 +498,34 @@ def level_scores(features: np.ndarray) -> np.ndarray:
     return features @ w["linear"] + w["intercept"][0] + hidden @ w["output"]
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The tempi the metrical-level scorer chooses between, and the evidence for each.
+
+    ``bpm``, ``salience`` [shape=(candidates,)]: tempi (BPM) and their comb salience; ``features``
+    [shape=(candidates, len(FEATURES))]: :func:`level_features`.
+    """
+
+    bpm: np.ndarray
+    salience: np.ndarray
+    features: np.ndarray
+
+
+def scored_candidates(onsets: Onsets) -> Candidates | None:
+    """All candidates of a file with their features; None where :func:`estimate_tempo` gives no tempo.
+
+    One function for inference and for training the scorer (``models/training/tempolevel.py``), so
+    the scorer learns from exactly what it will be shown.
+    """
+    if onsets.duration_s < MIN_SECONDS or onsets.frames < 8 or float(onsets.strength.max()) <= 0:
+        return None
+    r = autocorrelation(onsets.strength)
+    bpm, salience = candidates(r, fps=onsets.fps)
+    if bpm.size == 0:
+        return None
+    return Candidates(bpm, salience, level_features(onsets, r, bpm, salience))
+
+
 def estimate_tempo(onsets: Onsets) -> TempoEstimate:
     """The tempo a producer would write on a loop, with its confidence.
 
@@ -487,28 +539,17 @@ def estimate_tempo(onsets: Onsets) -> TempoEstimate:
     TempoEstimate
         :data:`NO_TEMPO` for a signal shorter than :data:`MIN_SECONDS` or without onsets.
     """
-    if onsets.duration_s < MIN_SECONDS or onsets.frames < 8 or float(onsets.strength.max()) <= 0:
+    found = scored_candidates(onsets)
+    if found is None:
         return NO_TEMPO
-    r = autocorrelation(onsets.strength)
-    bpm, salience = candidates(r, fps=onsets.fps)
-    if bpm.size == 0:
-        return NO_TEMPO
-    # a length that is a whole number of bars at some candidates rules out the others: pack loops are cut
-    # exactly, and a tempo at which the loop would end mid-bar (× 2/3, × 3/2 of the right one) is not it
-    exact = np.array([_is_exact(t, onsets.duration_s) for t in bpm])
-    if onsets.duration_s >= EXCERPT_SECONDS:
-        exact[:] = False  # a whole track or an excerpt of one: its length says nothing of its bars
-    top_salience = float(salience.max())
-    if exact.any():
-        bpm, salience = bpm[exact], salience[exact]
-    score = level_scores(level_features(onsets, bpm, salience, top_salience=top_salience))
+    score = level_scores(found.features)
     best = int(np.argmax(score))
-    probability = np.exp((score - score[best]) / CONFIDENCE_TEMPERATURE)
+    probability = np.exp((score - score[best]) / _confidence_temperature())
     confidence = float(1.0 / probability.sum())
-    tempo = float(bpm[best])
+    tempo = float(found.bpm[best])
     bars, mismatch = bar_fit(tempo, onsets.duration_s)
     if bars is None or mismatch >= bar_tolerance(tempo, onsets.duration_s) or onsets.duration_s >= EXCERPT_SECONDS:
         bars = None
     else:
         tempo = bars * BEATS_PER_BAR * 60.0 / onsets.duration_s
-    return TempoEstimate(round(tempo, 2), round(confidence, 3), float(max(salience[best], 0.0)), bars)
+    return TempoEstimate(round(tempo, 2), round(confidence, 3), float(max(found.salience[best], 0.0)), bars)

@@ -1,0 +1,128 @@
+"""The tempo-level scorer's life (models/training/tempolevel.py): material, examples, training, the weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sampledex.models import onsets, tempo
+from sampledex.models.training import render, tempolevel
+
+
+@pytest.fixture(scope="module")
+def renderers():
+    return [render.renderer(name, tempolevel.SR) for name in render.TRAIN_SOUNDFONTS]
+
+
+@pytest.fixture(scope="module")
+def few(renderers):
+    """Twelve development loops and an excerpt, rendered once."""
+    rng = np.random.default_rng(3)
+    made = [tempolevel.make_loop(rng, renderers) for _ in range(12)] + [tempolevel.make_song(rng, renderers)]
+    return made
+
+
+def test_material_is_seeded_finite_and_written_at_its_tempo(renderers, few):
+    again = tempolevel.make_loop(np.random.default_rng(3), renderers)
+    # the same arrangement; FluidSynth's reverb and LFOs run on from earlier renders, so not bit for bit
+    assert again[1:] == few[0][1:] and again[0].size == few[0][0].size
+    a, b = (tempolevel.example(y, bpm, "", c).candidates for y, bpm, c in (again, few[0]))
+    assert a is not None and b is not None and a.bpm.size == b.bpm.size
+    assert np.allclose(a.bpm, b.bpm, rtol=0.005)
+    for y, bpm, category in few:
+        assert np.isfinite(y).all() and 0.1 < np.abs(y).max() <= 1.0
+        assert 60.0 <= bpm <= 190.0 and category.split(",")[0] in ("loop", "song")
+        seconds = y.size / tempolevel.SR
+        if category.startswith("song"):
+            assert seconds >= tempo.EXCERPT_SECONDS
+        else:  # a loop is its bars long, give or take an appended tail
+            bars = seconds * bpm / 240.0
+            assert min(abs(bars - n) for n in (1, 2, 4, 8, 16)) < 0.05 or seconds - round(bars) * 240.0 / bpm <= 1.0
+
+
+def test_drum_patterns_put_their_hits_on_the_sixteenths_of_their_tempo():
+    notes = tempolevel.drum_notes("rock", bpm=120.0, bars=2, rng=np.random.default_rng(0))
+    steps = np.array([n.onset for n in notes]) / (15.0 / 120.0)
+    # swing delays the odd sixteenths by up to a third of a step, and the timing is loose by a few ms
+    assert np.all(np.abs(steps - np.round(steps)) < 0.45)
+    snares = sorted(n.onset for n in notes if n.midi == tempolevel.SNARE)
+    assert snares[:2] == pytest.approx([0.5, 1.5], abs=0.03)  # beats two and four
+
+
+def test_an_example_shows_the_scorer_what_estimate_tempo_scores(few):
+    y, bpm, category = few[0]
+    ex = tempolevel.example(y, bpm, "a", category)
+    found = tempo.scored_candidates(onsets.onset_strength(np.asarray(y, dtype=np.float32)))
+    assert ex.candidates is not None and found is not None
+    assert np.array_equal(ex.candidates.bpm, found.bpm)
+    assert np.array_equal(ex.candidates.features, found.features)
+    assert np.array_equal(ex.right, np.abs(found.bpm / bpm - 1.0) <= 0.04)
+
+
+def test_examples_are_cached_and_read_back_alike(few, tmp_path):
+    made = [tempolevel.example(y, bpm, str(i), c) for i, (y, bpm, c) in enumerate(few)]
+    made.append(tempolevel.example(np.zeros(100, np.float32), 120.0, "silence", "loop, drums"))
+    assert made[-1].candidates is None
+    path = tmp_path / "examples.npz"
+    tempolevel._save(path, made)
+    back = tempolevel.examples(0, loops=0, songs=0, cache=path)
+    assert [(e.name, e.category, e.truth) for e in back] == [(e.name, e.category, e.truth) for e in made]
+    for a, b in zip(made, back):
+        assert (a.candidates is None) == (b.candidates is None)
+        if a.candidates is not None:
+            assert np.allclose(a.candidates.features, b.candidates.features, atol=1e-5)
+            assert np.array_equal(a.right, b.right)
+
+
+def _synthetic(count: int, seed: int) -> list[tempolevel.Example]:
+    """Files whose right candidate stands out in one feature column, and whose other columns are noise:
+    a rule a scorer must learn from the labels alone."""
+    rng = np.random.default_rng(seed)
+    column = tempo.FEATURES.index("onsets_per_beat")
+    out = []
+    for i in range(count):
+        n = int(rng.integers(2, 8))
+        features = rng.normal(size=(n, len(tempo.FEATURES)))
+        best = int(rng.integers(n))
+        features[best, column] = features[:, column].max() + 1.0
+        bpm = 60.0 * 1.3 ** np.arange(n)
+        truth = float(bpm[best])
+        out.append(tempolevel.Example(str(i), "loop, drums", truth, tempo.Candidates(bpm, np.ones(n), features)))
+    return out
+
+
+def test_training_learns_which_candidate_is_right_and_calibrates_its_confidence():
+    trained = tempolevel.train(_synthetic(400, 0), epochs=30)
+    held_out = _synthetic(200, 1)
+    _, right, _ = tempolevel.decisions(trained, held_out)
+    assert right.mean() > 0.9  # chance is about 0.25
+    trained["temperature"] = np.array(tempolevel.calibrate(trained, held_out))
+    assert float(trained["temperature"]) in tempolevel.TEMPERATURES
+    assert tempolevel.report(trained, held_out, log=lambda _: None) == pytest.approx(right.mean())
+
+
+def test_saved_weights_are_the_ones_estimate_tempo_uses(tmp_path, monkeypatch):
+    trained = tempolevel.train(_synthetic(50, 2), epochs=2)
+    trained["temperature"] = np.array(1.5)
+    path = tmp_path / "tempolevel.npz"
+    tempolevel.save(trained, path)
+    monkeypatch.setattr(tempo, "LEVEL_WEIGHTS", path)
+    tempo._level_weights.cache_clear()
+    try:
+        features = np.random.default_rng(0).normal(size=(5, len(tempo.FEATURES)))
+        assert np.allclose(tempo.level_scores(features), tempolevel.scores(trained, features))
+        assert tempo._confidence_temperature() == 1.5
+    finally:
+        tempo._level_weights.cache_clear()
+
+
+def test_weights_of_other_features_are_refused(tmp_path, monkeypatch):
+    path = tmp_path / "old.npz"
+    np.savez(path, linear=np.zeros(3), features=np.array(["a", "b", "c"]))
+    monkeypatch.setattr(tempo, "LEVEL_WEIGHTS", path)
+    tempo._level_weights.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="other features"):
+            tempo.level_scores(np.zeros((1, len(tempo.FEATURES))))
+    finally:
+        tempo._level_weights.cache_clear()
