@@ -480,20 +480,23 @@ def _confidence_temperature() -> float:
     return float(_level_weights()["temperature"])
 
 
-def level_scores(features: np.ndarray) -> np.ndarray:
-    """How much each candidate looks like the beat: a linear term plus a layer of eight tanh units.
+def level_scores(features: np.ndarray, weights: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """How much each candidate looks like the beat: a linear term plus a layer of tanh units.
 
     Parameters
     ----------
     features : np.ndarray [shape=(candidates, len(FEATURES))]
         :func:`level_features`.
+    weights : dict, optional
+        the scorer's weights (``linear``, ``intercept``, ``hidden``, ``hidden_bias``, ``output``); the
+        shipped ``tempolevel.npz`` by default (training passes the weights it is fitting).
 
     Returns
     -------
     np.ndarray [shape=(candidates,)]
         scores; their softmax over a file's candidates is the probability that each is the beat.
     """
-    w = _level_weights()
+    w = _level_weights() if weights is None else weights
     hidden = np.tanh(features @ w["hidden"].T + w["hidden_bias"])
     return features @ w["linear"] + w["intercept"][0] + hidden @ w["output"]
 

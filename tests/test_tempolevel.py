@@ -64,7 +64,7 @@ def test_examples_are_cached_and_read_back_alike(few, tmp_path):
     made.append(tempolevel.example(np.zeros(100, np.float32), 120.0, "silence", "loop, drums"))
     assert made[-1].candidates is None
     path = tmp_path / "examples.npz"
-    tempolevel._save(path, made)
+    tempolevel._save(path, made, tempolevel.recipe(0, loops=0, songs=0))
     back = tempolevel.examples(0, loops=0, songs=0, cache=path)
     assert [(e.name, e.category, e.truth) for e in back] == [(e.name, e.category, e.truth) for e in made]
     for a, b in zip(made, back):
@@ -110,7 +110,7 @@ def test_saved_weights_are_the_ones_estimate_tempo_uses(tmp_path, monkeypatch):
     tempo._level_weights.cache_clear()
     try:
         features = np.random.default_rng(0).normal(size=(5, len(tempo.FEATURES)))
-        assert np.allclose(tempo.level_scores(features), tempolevel.scores(trained, features))
+        assert np.allclose(tempo.level_scores(features), tempo.level_scores(features, trained))
         assert tempo._confidence_temperature() == 1.5
     finally:
         tempo._level_weights.cache_clear()
@@ -126,3 +126,16 @@ def test_weights_of_other_features_are_refused(tmp_path, monkeypatch):
             tempo.level_scores(np.zeros((1, len(tempo.FEATURES))))
     finally:
         tempo._level_weights.cache_clear()
+
+
+def test_a_cache_of_another_recipe_is_made_again(few, tmp_path):
+    path = tmp_path / "examples.npz"
+    y, bpm, category = few[0]
+    tempolevel._save(path, [tempolevel.example(y, bpm, "x", category)], "an older generator")
+    said: list[str] = []
+    made = tempolevel.examples(0, loops=1, songs=0, cache=path, log=said.append)
+    assert [e.name for e in made] == ["0-00000"] and any("another recipe" in line for line in said)
+    again = tempolevel.examples(0, loops=1, songs=0, cache=path, log=said.append)
+    assert [e.truth for e in again] == [e.truth for e in made]
+    assert sum("another recipe" in line for line in said) == 1  # the second time, the cache was this recipe's
+    assert tempolevel.recipe(0, loops=0, songs=0) != tempolevel.recipe(1, loops=0, songs=0)

@@ -1,4 +1,4 @@
-"""Key-estimation metrics: MIREX weighted score, error breakdown, keyless detection.
+"""Key-estimation metrics: MIREX weighted score, error breakdown, keyless detection; and tempo accuracy.
 
 A key is a key index ``0..23`` (see :mod:`sampledex.models.keys`) or ``None`` for
 "no key" (drums, noise). The relation of an estimate to a reference is one of
@@ -430,3 +430,18 @@ def accuracy_by_confidence(
         ConfidenceBin(float(conf[a]), float(conf[z - 1]), z - a, float(ok[a:z].mean()))
         for a, z in zip(edges[:-1], edges[1:])
     ]
+
+
+#: tempo ratios Acc2 forgives: the metrical-level errors (half, double, a third, three times)
+TEMPO_LEVELS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
+
+
+def tempo_hits(estimate: float | None, truth: float, *, tolerance: float = 0.04) -> tuple[bool, bool]:
+    """(Acc1, Acc2) of one tempo estimate in BPM: within ``tolerance`` (relative) of ``truth``, and of
+    ``truth`` times one of :data:`TEMPO_LEVELS`. No estimate (None or NaN) is neither."""
+    if estimate is None or math.isnan(estimate):
+        return False, False
+    return (
+        abs(estimate / truth - 1.0) <= tolerance,
+        any(abs(estimate / (truth * f) - 1.0) <= tolerance for f in TEMPO_LEVELS),
+    )

@@ -19,6 +19,8 @@ loops, reports on another's and writes the weights; ``make train-tempo`` runs it
 from __future__ import annotations
 
 import argparse
+import hashlib
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ import numpy as np
 
 from .. import onsets, tempo
 from . import datagen, render, synth
+from .metrics import accuracy_by_confidence, tempo_hits
 from .synth import Note
 
 SR = 22050
@@ -385,10 +388,25 @@ def example(y: np.ndarray, truth: float, name: str, category: str) -> Example:
     return Example(name, category, truth, found)
 
 
+def recipe(seed: int, *, loops: int, songs: int) -> str:
+    """What a set of examples depends on: the seed, the counts, and the code that makes and describes the
+    files (this module, the synthesis and rendering it calls, the onset and tempo features). A cache made
+    from another recipe is stale."""
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], synth, datagen, render, onsets, tempo):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return f"seed {seed}, {loops} loops, {songs} excerpts, code {digest.hexdigest()[:16]}"
+
+
 def examples(seed: int, *, loops: int, songs: int, cache: Path | None = None, log=print) -> list[Example]:
-    """The development examples of one seed (rendered, or read from ``cache`` if it holds them)."""
+    """The development examples of one seed: rendered, or read from ``cache`` when it holds this
+    :func:`recipe`'s (a cache of another recipe is rendered again and replaced)."""
+    wanted = recipe(seed, loops=loops, songs=songs)
     if cache is not None and cache.exists():
-        return _load(cache)
+        found = _load(cache, wanted)
+        if found is not None:
+            return found
+        log(f"  {cache} was made from another recipe: rendering it again")
     renderers = [render.renderer(name, SR) for name in render.TRAIN_SOUNDFONTS]
     rng = np.random.default_rng(seed)
     out: list[Example] = []
@@ -399,11 +417,11 @@ def examples(seed: int, *, loops: int, songs: int, cache: Path | None = None, lo
         if (i + 1) % 200 == 0:
             log(f"  seed {seed}: {i + 1}/{loops + songs} files ({time.perf_counter() - t0:.0f} s)")
     if cache is not None:
-        _save(cache, out)
+        _save(cache, out, wanted)
     return out
 
 
-def _save(path: Path, found: list[Example]) -> None:
+def _save(path: Path, found: list[Example], made_by: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     empty = tempo.Candidates(np.zeros(0), np.zeros(0), np.zeros((0, len(tempo.FEATURES))))
     held = [e.candidates or empty for e in found]
@@ -416,14 +434,15 @@ def _save(path: Path, found: list[Example]) -> None:
         bpm=np.concatenate([c.bpm for c in held]),
         salience=np.concatenate([c.salience for c in held]),
         features=np.concatenate([c.features for c in held]).astype(np.float32),
-        feature_names=np.array(tempo.FEATURES),
+        recipe=np.array(made_by),
     )
 
 
-def _load(path: Path) -> list[Example]:
+def _load(path: Path, made_by: str) -> list[Example] | None:
+    """The examples cached at ``path``, or None when they were made by another recipe."""
     with np.load(path) as npz:
-        if tuple(npz["feature_names"]) != tempo.FEATURES:
-            raise ValueError(f"{path} holds other features than tempo.FEATURES: delete it to render again")
+        if "recipe" not in npz.files or str(npz["recipe"]) != made_by:
+            return None
         sizes = npz["sizes"]
         edges = np.concatenate([[0], np.cumsum(np.maximum(sizes, 0))])
         bpm, salience, features = (npz[k] for k in ("bpm", "salience", "features"))
@@ -493,12 +512,6 @@ def train(
     }
 
 
-def scores(weights: dict, features: np.ndarray) -> np.ndarray:
-    """:func:`tempo.level_scores` with these weights rather than the shipped ones."""
-    hidden = np.tanh(features @ weights["hidden"].T + weights["hidden_bias"])
-    return features @ weights["linear"] + weights["intercept"][0] + hidden @ weights["output"]
-
-
 def decisions(weights: dict, found: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each file: the chosen tempo (NaN: none), whether it is right, and every candidate's score
     less the chosen one's (which :func:`confidence` turns into a probability)."""
@@ -510,7 +523,7 @@ def decisions(weights: dict, found: list[Example]) -> tuple[np.ndarray, np.ndarr
             right.append(False)
             margins.append(np.zeros(0))
             continue
-        s = scores(weights, features)
+        s = tempo.level_scores(features, weights)
         best = int(np.argmax(s))
         chosen.append(float(bpm[best]))
         right.append(bool(good[best]))
@@ -534,8 +547,7 @@ def calibrate(weights: dict, found: list[Example]) -> float:
 def report(weights: dict, found: list[Example], *, log=print) -> float:
     """Acc1 (and Acc2) of the scorer on these files, by category and by confidence quintile; returns Acc1."""
     chosen, right, margins = decisions(weights, found)
-    truth = np.array([e.truth for e in found])
-    acc2 = np.any([np.abs(chosen / (truth * f) - 1.0) <= 0.04 for f in (1, 2, 0.5, 3, 1 / 3)], axis=0)
+    acc2 = np.array([tempo_hits(float(c), e.truth)[1] for c, e in zip(chosen, found)])
     reachable = np.array([e.shown()[2].any() for e in found])
     log(
         f"  {len(found)} files: Acc1 {right.mean():.3f}, Acc2 {acc2.mean():.3f}, "
@@ -547,11 +559,9 @@ def report(weights: dict, found: list[Example], *, log=print) -> float:
     for name, idx in sorted(groups.items()):
         log(f"    {name:24s} {len(idx):5d}  Acc1 {right[idx].mean():.3f}  Acc2 {acc2[idx].mean():.3f}")
     conf = confidence(margins, float(weights["temperature"]))
-    edges = np.quantile(conf, np.linspace(0, 1, 6))
-    bins = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, 4)
     log(
         "    Acc1 by confidence quintile (lowest first): "
-        + ", ".join(f"{right[bins == q].mean():.2f} (≤{edges[q + 1]:.2f})" for q in range(5) if (bins == q).any())
+        + ", ".join(f"{b.accuracy:.2f} (≤{b.hi:.2f})" for b in accuracy_by_confidence(right, conf, bins=5))
     )
     return float(right.mean())
 
@@ -577,13 +587,13 @@ def main(argv: list[str] | None = None) -> None:
         args.seed,
         loops=args.loops,
         songs=args.songs,
-        cache=args.cache / f"seed{args.seed}-{args.loops}-{args.songs}.npz",
+        cache=args.cache / f"seed{args.seed}.npz",
     )
     validation = examples(
         args.val_seed,
         loops=args.val_loops,
         songs=args.val_songs,
-        cache=args.cache / f"seed{args.val_seed}-{args.val_loops}-{args.val_songs}.npz",
+        cache=args.cache / f"seed{args.val_seed}.npz",
     )
     print(
         f"material: {len(training)} training and {len(validation)} validation files ({time.perf_counter() - t0:.0f} s)"

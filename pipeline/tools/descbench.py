@@ -36,6 +36,7 @@ import numpy as np
 
 from sampledex.models import descriptors, frontend, keys, pitch
 from sampledex.models.training import datagen, render, synth
+from sampledex.models.training.metrics import tempo_hits
 from sampledex.models.training.synth import Note
 
 #: rendering rate of the material; the estimators see it at the analysis rate, as in the pipeline
@@ -495,14 +496,6 @@ def librosa_pitch(y: np.ndarray) -> float | None:
     if voiced.size == 0 or voiced.mean() < 0.5:
         return None
     return float(pitch.hz_to_midi(np.nanmedian(f0[voiced])))
-
-
-def tempo_hits(estimate: float | None, truth: float) -> tuple[bool, bool]:
-    """(Acc1, Acc2) of one tempo estimate."""
-    if estimate is None:
-        return False, False
-    acc1 = abs(estimate / truth - 1.0) <= 0.04
-    return acc1, any(abs(estimate / (truth * f) - 1.0) <= 0.04 for f in (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0))
 
 
 def pitch_scores(estimate: float | None, truth: float) -> tuple[bool, bool, float | None]:
