@@ -8,7 +8,7 @@ N      ?= 500
 # Chromium and its WebDriver, for the web page's browser tests and its screenshot
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small chromium chromium-driver
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs train train-tempo evaluate clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo evaluate clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -83,12 +83,22 @@ bench: setup
 bench-scale: setup
 	$(BIN)/python -m sampledex.pipeline.tools.scalebench --files $(N)
 
-# Render the synthetic set, train (resumes where a stopped run left off), ship the weights.
-train: setup
-	$(BIN)/sampledex train --out runs/keycnn --export models/keycnn.npz
+# Recorded-instrument libraries (development-time data): `make libraries` clones them into data/libraries
+TRAIN_LIBRARIES      = $(foreach d,$(wildcard data/libraries/train/*),--library $(d))
+VALIDATION_LIBRARIES = $(foreach d,$(wildcard data/libraries/validation/*),--library $(d))
 
+libraries: setup
+	$(BIN)/python -m sampledex.pipeline.tools.libraries
+
+# Render the synthetic set and the set played on recorded instruments, train (resumes where a stopped run
+# left off), ship the weights.
+train: setup
+	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): training without recorded instruments"
+	$(BIN)/sampledex train $(TRAIN_LIBRARIES) --out runs/keycnn --export models/keycnn.npz
+
+# held-out figures; with data/libraries/validation/, the real-instrument validation sets too
 evaluate: setup
-	$(BIN)/python -m sampledex.pipeline.tools.keyreport
+	$(BIN)/python -m sampledex.pipeline.tools.keyreport $(VALIDATION_LIBRARIES)
 
 # the tempo-level scorer (models/tempolevel.npz): renders its development loops (cached in data/tempolevel), trains, validates
 train-tempo: setup

@@ -362,11 +362,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     import shutil
 
-    from sampledex.models.training import datasets, train
+    from sampledex.models.training import datasets, sampler, train
 
     from . import decode
 
     options = storage_options(args.storage_option)
+    for folder in args.library:  # before any rendering: a missing library fails at once
+        sampler.audio_files(folder)
     labelled_sets = [datasets.load(spec) for spec in args.datasets]
     for folder in args.from_catalog:
         con = _existing_catalog(argparse.Namespace(catalog=folder)).connect(read_only=True)
@@ -376,6 +378,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     parts = []
     if args.synthetic or not labelled_sets:
         parts.append(train.build_synthetic(args.features, seed=args.seed, processes=args.processes))
+    if args.library:
+        parts.append(
+            train.build_synthetic(
+                args.library_features,
+                mix=train.LIBRARY_MIX,
+                seed=args.seed,
+                processes=args.processes,
+                libraries=tuple(args.library),
+            )
+        )
     for files in labelled_sets:
         labelled = (
             (decode.to_analysis_mono(decode.load(f.path, storage_options=options)), f.key, f.source) for f in files
@@ -401,6 +413,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         lr=args.lr if args.lr is not None else (FINE_TUNE_LR if init else train.LEARNING_RATE),
         init=init,
+        flatten=args.flatten,
         log=lambda line: print(line, flush=True),
     )
     if args.export:
@@ -635,6 +648,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CATALOG",
         help="also train on a catalog's files labelled by the key their pack declares (declared_key), repeatable; "
         "alone, it fine-tunes the shipped weights",
+    )
+    p.add_argument(
+        "--library",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also train on music played through the recorded instruments and drum kits in this folder "
+        "(multisample libraries, one note or hit per file), repeatable",
+    )
+    p.add_argument(
+        "--library-features",
+        default="data/train-library.npz",
+        metavar="PATH",
+        help="cache of the set played through --library folders",
+    )
+    p.add_argument(
+        "--flatten",
+        action="store_true",
+        help="remove each frame's spectral envelope before the network (the weights remember it)",
     )
     p.add_argument("--init", metavar="NPZ", help="start from these weights (keycnn.npz) instead of random ones")
     p.add_argument(

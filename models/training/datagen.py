@@ -164,10 +164,16 @@ def drum_notes(*, bpm: float, bars: int, rng: np.random.Generator) -> list[Note]
     return notes
 
 
+def _pick(renderers: list, rng: np.random.Generator, *, drums: bool = False):
+    """A renderer that plays pitched instruments (or, with ``drums``, a kit), drawn; None if none does."""
+    able = [r for r in renderers if (r.has_drums if drums else r.has_instruments)]
+    return able[int(rng.integers(len(able)))] if able else None
+
+
 def _layer(notes: list[Note], duration: float, role: str, rng: np.random.Generator, renderers: list) -> np.ndarray:
-    """One instrument: a soundfont program if renderers are given (usually), else numpy synthesis."""
-    if renderers and rng.random() < 0.75:
-        r = renderers[int(rng.integers(len(renderers)))]
+    """One instrument: a soundfont program or recorded instrument if renderers are given (usually), else
+    numpy synthesis."""
+    if renderers and rng.random() < 0.75 and (r := _pick(renderers, rng)) is not None:
         y = r.render(notes, duration, program=int(rng.choice(PROGRAMS[role])))
         return y[: int(round(duration * SR))]
     wave = str(rng.choice(synth.WAVES))
@@ -175,8 +181,7 @@ def _layer(notes: list[Note], duration: float, role: str, rng: np.random.Generat
 
 
 def _drums(duration: float, bpm: float, bars: int, rng: np.random.Generator, renderers: list) -> np.ndarray:
-    if renderers and rng.random() < 0.7:
-        r = renderers[int(rng.integers(len(renderers)))]
+    if renderers and rng.random() < 0.7 and (r := _pick(renderers, rng, drums=True)) is not None:
         return r.render(drum_notes(bpm=bpm, bars=bars, rng=rng), duration, drums=True)[: int(round(duration * SR))]
     return synth.drum_loop(bpm=bpm, bars=bars, sr=SR, rng=rng)
 
@@ -268,8 +273,7 @@ def keyless(rng: np.random.Generator, renderers: list) -> tuple[np.ndarray, str]
         bars = int(rng.choice([1, 2]))
         return _drums(bars * 240 / bpm, bpm, bars, rng, renderers), kind
     if kind == "hit":
-        if renderers and rng.random() < 0.7:
-            r = renderers[int(rng.integers(len(renderers)))]
+        if renderers and rng.random() < 0.7 and (r := _pick(renderers, rng, drums=True)) is not None:
             return r.render(
                 [Note(0, 0.3, int(rng.choice(DRUM_HITS)), 0.9)], 0.3, drums=True, tail=float(rng.uniform(0.2, 1.5))
             ), kind
@@ -339,10 +343,18 @@ def example(
 #: seeds of evaluation material start here, far from any training seed
 EVAL_SEED = 10**9
 EVAL_SETS = ("loops", "melodies", "keyless", "pack")
+#: the validation sets played on held-out recorded instruments and kits (:mod:`sampler`)
+REAL_SETS = ("real-loops", "real-stabs", "real-melodies", "real-keyless")
 
 
 def write_eval_sets(
-    folder, pieces: list, *, per_set: int = 240, names: tuple[str, ...] = EVAL_SETS, log=print
+    folder,
+    pieces: list,
+    *,
+    per_set: int = 240,
+    names: tuple[str, ...] = EVAL_SETS,
+    renderers: list | None = None,
+    log=print,
 ) -> dict[str, str]:
     """Render the held-out evaluation sets ``names`` as FLAC files with a ``labels.csv`` (path,key,kind) each.
 
@@ -352,7 +364,12 @@ def write_eval_sets(
     shares. All through the held-out soundfont (and numpy synthesis), with the same
     degradations as training, from seeds no training example uses. The ``pack`` set
     comes from the same generator as its training families, so it measures how well
-    they were learnt, not how well real packs are heard. Returns the CSV path of each set.
+    they were learnt, not how well real packs are heard.
+
+    The :data:`REAL_SETS` (loops, chord stabs, corpus melodies, keyless) play the same kinds of music on
+    ``renderers`` instead: a :class:`sampler.Sampler` over recorded instruments and kits that training
+    never hears (numpy synthesis keeps the quarter of the parts it has everywhere). Returns the CSV path of
+    each set.
     """
     import csv
     from pathlib import Path
@@ -361,26 +378,38 @@ def write_eval_sets(
 
     from . import render
 
-    renderers = [render.renderer(render.EVAL_SOUNDFONT)]
+    soundfont = [render.renderer(render.EVAL_SOUNDFONT)] if set(names) - set(REAL_SETS) else []
     folder = Path(folder)
     held_out = [p for p in pieces if p.melody]
+
+    def melodies(first_seed: int) -> list:
+        return [
+            ("corpus_melody", first_seed + i, held_out[i % len(held_out)]) for i in range(min(per_set, len(held_out)))
+        ]
+
     plans = {
         "loops": [("loop", EVAL_SEED + i, None) for i in range(per_set)],
-        "melodies": [
-            ("corpus_melody", EVAL_SEED + 10**6 + i, held_out[i % len(held_out)])
-            for i in range(min(per_set, len(held_out)))
-        ],
+        "melodies": melodies(EVAL_SEED + 10**6),
         "keyless": [("keyless", EVAL_SEED + 2 * 10**6 + i, None) for i in range(per_set)],
         "pack": [
             (ELECTRONIC_FAMILIES[i % len(ELECTRONIC_FAMILIES)], EVAL_SEED + 3 * 10**6 + i, None) for i in range(per_set)
         ],
+        "real-loops": [("loop", EVAL_SEED + 4 * 10**6 + i, None) for i in range(per_set)],
+        "real-stabs": [("stab", EVAL_SEED + 5 * 10**6 + i, None) for i in range(per_set)],
+        "real-melodies": melodies(EVAL_SEED + 6 * 10**6),
+        "real-keyless": [("keyless", EVAL_SEED + 7 * 10**6 + i, None) for i in range(per_set)],
     }
+    if set(names) & set(REAL_SETS) and not renderers:
+        raise ValueError(f"{', '.join(REAL_SETS)} need the renderers of held-out recorded instruments")
     out = {}
     for name, jobs in ((n, plans[n]) for n in names):
+        renderers_here = (renderers or []) if name in REAL_SETS else soundfont
         (folder / name).mkdir(parents=True, exist_ok=True)
         rows = []
         for family, seed, piece in jobs:
-            y, label, kind = example(family, seed, renderers=renderers, piece=piece, progressions=EVAL_PROGRESSIONS)
+            y, label, kind = example(
+                family, seed, renderers=renderers_here, piece=piece, progressions=EVAL_PROGRESSIONS
+            )
             file = f"{name}/{kind}_{seed - EVAL_SEED:07d}.flac"
             sf.write(folder / file, y, SR, format="FLAC")
             rows.append((file, "" if label == NO_KEY else keys.KEY_NAMES[label], kind))

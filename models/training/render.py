@@ -46,6 +46,10 @@ def soundfont_path(name: str) -> Path:
 class FluidRenderer:
     """One FluidSynth instance with one soundfont loaded, rendering mono float32 at ``sr`` Hz."""
 
+    #: a General MIDI soundfont plays every program and the drum kit (a :class:`sampler.Sampler` may lack one)
+    has_instruments = True
+    has_drums = True
+
     def __init__(self, soundfont: str, sr: int = 22050):
         import fluidsynth  # pyfluidsynth; imported here so the pipeline never needs it
 

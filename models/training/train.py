@@ -48,6 +48,12 @@ DEFAULT_MIX = {
     "pluck": 300,
     "buzz": 300,
 }
+#: base examples of each family in a set played through real recorded instruments (``sampledex train
+#: --library``): the generator's music and the corpus on the libraries' instruments, their kits in the drums
+#: and among the keyless hits
+LIBRARY_MIX = {"loop": 1200, "stab": 400, "melody": 500, "corpus": 300, "corpus_melody": 500, "keyless": 600}
+#: a library set's seeds are offset so that it plays other music than the soundfont set
+LIBRARY_SEED_OFFSET = 17
 
 
 @dataclass
@@ -99,11 +105,14 @@ _RENDERERS: list = []
 _PIECES: list = []
 
 
-def _init_worker(pieces) -> None:
-    from . import render
+def _init_worker(pieces, libraries: tuple[str, ...] = ()) -> None:
+    from . import render, sampler
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _RENDERERS[:] = [render.renderer(name) for name in render.TRAIN_SOUNDFONTS]
+    if libraries:
+        _RENDERERS[:] = [sampler.Sampler.load(libraries)]
+    else:
+        _RENDERERS[:] = [render.renderer(name) for name in render.TRAIN_SOUNDFONTS]
     _PIECES[:] = pieces
 
 
@@ -133,19 +142,29 @@ def build_synthetic(
     seed: int = 0,
     processes: int = 2,
     corpus_cache: str | Path = "data/corpus.json",
+    libraries: tuple[str, ...] = (),
     log=print,
 ) -> FeatureSet:
     """Render the synthetic training set and save its features at ``path``.
 
-    A set already at ``path`` is reused when the recipe beside it (``<path>.recipe.json``: the mix and the
-    seed) is this one; otherwise it is rendered again (a cache made before a family was added would
-    silently train without it).
+    With ``libraries`` (folders of recorded notes and drum hits, :mod:`sampler`), every example is played
+    through them instead of the training soundfonts (numpy synthesis keeps its share), from seeds offset by
+    :data:`LIBRARY_SEED_OFFSET`.
+
+    A set already at ``path`` is reused when the recipe beside it (``<path>.recipe.json``: the mix, the
+    seed, the libraries and how many audio files each holds) is this one; otherwise it is rendered again (a
+    cache made before a family was added would silently train without it).
     """
-    from . import corpus
+    from . import corpus, sampler
 
     path = Path(path)
     recipe_path = path.with_name(path.name + ".recipe.json")
-    recipe = json.dumps({"mix": dict(sorted(mix.items())), "seed": seed}, sort_keys=True)
+    # checked here, before the pool: a worker's initializer that fails would hang it
+    held = {str(Path(f).resolve()): len(sampler.audio_files(f)) for f in libraries}
+    seed = seed + LIBRARY_SEED_OFFSET if libraries else seed
+    recipe = json.dumps(
+        {"mix": dict(sorted(mix.items())), "seed": seed} | ({"libraries": held} if held else {}), sort_keys=True
+    )
     if path.exists():
         if recipe_path.exists() and recipe_path.read_text() == recipe:
             return FeatureSet.load(path)
@@ -154,7 +173,7 @@ def build_synthetic(
     jobs = synthetic_jobs(mix, pieces, seed=seed)
     t0 = time.perf_counter()
     items = []
-    with mp.get_context("spawn").Pool(processes, initializer=_init_worker, initargs=(pieces,)) as pool:
+    with mp.get_context("spawn").Pool(processes, initializer=_init_worker, initargs=(pieces, tuple(libraries))) as pool:
         for i, item in enumerate(pool.imap(_make, jobs, chunksize=16)):
             items.append(item)
             if (i + 1) % 500 == 0:
@@ -222,6 +241,7 @@ def batch(
     rng: np.random.Generator,
     frames: int = CROP_FRAMES,
     augment: bool = True,
+    flatten: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Inputs [B, 1, NUM_BINS, frames] and labels [B] for (example, semitone shift) pairs."""
     from sampledex.models.cnn import standardise
@@ -229,7 +249,7 @@ def batch(
     xs, ys = [], []
     for i, s in items:
         S = _crop_time(frontend.transpose(features.example(i), s), frames, rng)
-        xs.append(standardise(spec_augment(S.copy(), rng) if augment else S))
+        xs.append(standardise(spec_augment(S.copy(), rng) if augment else S, flatten=flatten))
         ys.append(shift_label(int(features.labels[i]), s))
     return np.stack(xs)[:, None], np.array(ys, dtype=np.int64)
 
@@ -266,7 +286,7 @@ class Validation:
     labels: np.ndarray
 
 
-def validate(net, features: FeatureSet, indices: np.ndarray) -> Validation:
+def validate(net, features: FeatureSet, indices: np.ndarray, *, flatten: bool = False) -> Validation:
     import torch
 
     from sampledex.models.cnn import standardise
@@ -277,7 +297,7 @@ def validate(net, features: FeatureSet, indices: np.ndarray) -> Validation:
         for i in indices:
             for s in VAL_SHIFTS:
                 S = frontend.transpose(features.example(int(i)), s)
-                logits = net(torch.from_numpy(standardise(S)[None, None]))
+                logits = net(torch.from_numpy(standardise(S, flatten=flatten)[None, None]))
                 label = shift_label(int(features.labels[i]), s)
                 losses.append(float(torch.nn.functional.cross_entropy(logits, torch.tensor([label]))))
                 best = int(logits.argmax())
@@ -344,6 +364,7 @@ def train(
     threads: int | None = None,
     max_steps: int | None = None,
     init: str | Path | None = None,
+    flatten: bool = False,
     log=print,
 ) -> Path:
     """Train (or resume) and write ``out/keycnn.npz`` (the best validation MIREX epoch's weights).
@@ -398,7 +419,7 @@ def train(
         net.train()
         t0, losses, correct, seen = time.perf_counter(), [], 0, 0
         for start in range(0, len(items), batch_size):
-            xs, ys = batch(features, items[start : start + batch_size], rng)
+            xs, ys = batch(features, items[start : start + batch_size], rng, flatten=flatten)
             x, y = torch.from_numpy(xs), torch.from_numpy(ys)
             logits = net(x)
             loss = torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.05)
@@ -409,7 +430,7 @@ def train(
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
         scheduler.step()
-        validation = validate(net, features, val_idx)
+        validation = validate(net, features, val_idx, flatten=flatten)
         report, val_loss = validation.report, validation.loss
         row = {
             "epoch": epoch,
@@ -432,7 +453,7 @@ def train(
         if report.mirex > best:
             best = report.mirex
             ratio = choose_no_key_ratio(validation.probabilities, validation.labels, fallback=initial_ratio)
-            save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio)
+            save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio, flatten=flatten)
             log(f'best so far: weights -> {out / "keycnn.npz"}, "no key" ratio {ratio}')
         with open(out / "history.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(row))

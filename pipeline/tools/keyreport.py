@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from sampledex.models.training import corpus, datagen, metrics
@@ -17,13 +18,21 @@ from sampledex.models.training import corpus, datagen, metrics
 from . import evaluate
 
 
-def ensure_eval_sets(folder: Path, corpus_cache: str) -> dict[str, str]:
-    """The evaluation sets' CSVs, rendering only those missing (a set once written stays the yardstick)."""
-    sets = {name: str(folder / name / "labels.csv") for name in datagen.EVAL_SETS}
+def ensure_eval_sets(folder: Path, corpus_cache: str, libraries: Sequence[str] = ()) -> dict[str, str]:
+    """The evaluation sets' CSVs, rendering only those missing (a set once written stays the yardstick).
+
+    With ``libraries`` (folders of recorded instruments and kits that training never hears), the
+    real-instrument validation sets (:data:`datagen.REAL_SETS`) too.
+    """
+    names = datagen.EVAL_SETS + (datagen.REAL_SETS if libraries else ())
+    sets = {name: str(folder / name / "labels.csv") for name in names}
     missing = tuple(name for name, csv in sets.items() if not Path(csv).exists())
     if missing:
+        from sampledex.models.training import sampler
+
         pieces = [p for p in corpus.load_pieces(corpus_cache) if corpus.is_held_out(p.id)]
-        sets.update(datagen.write_eval_sets(folder, pieces, names=missing))
+        real = [sampler.Sampler.load(libraries)] if set(missing) & set(datagen.REAL_SETS) else None
+        sets.update(datagen.write_eval_sets(folder, pieces, names=missing, renderers=real))
     return sets
 
 
@@ -61,9 +70,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--realkeys", default=str(Path("..") / "shared" / "realkeys" / "labels.csv"))
     parser.add_argument("--json", default="data/eval/report.json")
     parser.add_argument("--weights", help="the CNN's weights to evaluate (default: the shipped models/keycnn.npz)")
+    parser.add_argument(
+        "--library",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="recorded instruments and kits held out of training: adds the real-instrument validation sets",
+    )
     args = parser.parse_args(argv)
 
-    sets = ensure_eval_sets(Path(args.sets), args.corpus_cache)
+    libraries = [f for f in args.library if Path(f).is_dir()]
+    if len(libraries) < len(args.library):
+        absent = ", ".join(f for f in args.library if f not in libraries)
+        print(f"real-instrument validation skipped: {absent} not found (`make libraries` brings them)\n")
+        libraries = []
+    sets = ensure_eval_sets(Path(args.sets), args.corpus_cache, libraries)
     if Path(args.realkeys).exists():
         sets["realkeys"] = args.realkeys
     results = {

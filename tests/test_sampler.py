@@ -1,0 +1,197 @@
+"""The sampler over recorded instruments: names, octave numbering, kits, rendering, and its place in training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sampledex.models.training import datagen, sampler, train
+from sampledex.models.training.synth import Note
+
+FILE_SR = 44100
+
+
+def tone(midi: float, *, seconds: float = 1.5, level: float = 0.5, sr: int = FILE_SR) -> np.ndarray:
+    """A plucked-string-like note: eight harmonics, the upper ones decaying faster; stereo."""
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 440.0 * 2 ** ((midi - 69) / 12)
+    y = sum(np.sin(2 * np.pi * k * f0 * t) * np.exp(-t * (1.5 + k)) / k for k in range(1, 9) if k * f0 < sr / 2)
+    y = level * y / np.max(np.abs(y))
+    return np.stack([y, 0.9 * y], axis=1).astype(np.float32)
+
+
+def burst(seed: int, *, seconds: float = 0.3, sr: int = FILE_SR) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.5 * rng.standard_normal(t.size) * np.exp(-t * 20)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Path:
+    """A tiny multisample library as packs ship them.
+
+    ``keys/``: notes every 3 semitones from MIDI 48 to 72 in two velocity layers, named the Akai way
+    (middle C called ``C3``: each name an octave below the note sounded), plus one file whose name and
+    sound disagree, one named by nothing but its sound, and a release noise; ``kit/``: kicks, snares and
+    hats named as drum kits name them.
+    """
+    root = tmp_path_factory.mktemp("library")
+    (root / "keys").mkdir()
+    (root / "kit").mkdir()
+    names = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
+    for midi in range(48, 73, 3):
+        for layer, level in (("pp", 0.1), ("ff", 0.8)):
+            name = f"{names[midi % 12]}{midi // 12 - 2}_{layer}"  # Akai: C3 = MIDI 60
+            sf.write(root / "keys" / f"piano_{name}.wav", tone(midi, level=level), FILE_SR)
+    sf.write(root / "keys" / "piano_E3_mf.wav", tone(66), FILE_SR)  # E3 is 64 here; it sounds F# (66)
+    sf.write(root / "keys" / "piano_take7.wav", tone(62), FILE_SR)  # no note in its name
+    sf.write(root / "keys" / "piano_rel_C3.wav", burst(9), FILE_SR)  # a release noise
+    for i in range(3):
+        sf.write(root / "kit" / f"Kick_rr{i + 1}.wav", burst(i, seconds=0.4), FILE_SR)
+        sf.write(root / "kit" / f"SnareTop_v{i + 1}.wav", burst(10 + i), FILE_SR)
+        sf.write(root / "kit" / f"CL Hat {i + 1}.wav", burst(20 + i, seconds=0.1), FILE_SR)
+    return root
+
+
+@pytest.mark.parametrize(
+    "stem, midi",
+    [
+        ("A#2", 46),
+        ("Fs4", 66),
+        ("ab2", 44),
+        ("twang_bb3_mf_rr3", 58),
+        ("A_029__F1_1", 29),  # the MIDI number and the note: the note wins
+        ("057-A3-FF", 57),
+        ("HEADROOM PIANO LEVEL1 CLOSE 102", 102),  # a bare MIDI number
+        ("A7v16", 105),
+        ("C-1", 0),
+        ("Str11", None),
+        ("kick_01", None),
+        ("LEVEL1", None),
+    ],
+)
+def test_a_note_is_read_from_every_way_libraries_name_it(stem, midi):
+    assert sampler.note_from_name(stem) == midi
+
+
+@pytest.mark.parametrize(
+    "path, piece",
+    [
+        ("Samples/Tom1/3-Tom1-KdrumL.flac", "tom"),  # the piece, not the microphone named after it
+        ("Samples/HihatOpen/1-HihatOpen-OHL.flac", "hat_open"),
+        ("Kit/CL SH Hat 1.aif", "hat_closed"),
+        ("Kit/OP SH Hat 1.aif", "hat_open"),
+        ("Perc/Clap_rr2.wav", "clap"),
+        ("Drums/Kick/01.wav", "kick"),
+        ("Kit/BongoL_Hit1_v2_rr2_Mid.wav", "perc"),
+        ("Piano/C4.wav", None),
+        ("Bass/killer_bass_gb3_vl2.wav", None),  # a bass guitar is not a bass drum
+    ],
+)
+def test_drum_pieces_are_read_from_names_then_folders(path, piece):
+    assert sampler.drum_piece(Path(path)) == piece
+
+
+def test_the_octave_numbering_is_the_one_most_notes_agree_with():
+    named = [48, 51, 54, 57, 40]
+    heard = [60.1, 62.9, 66.0, 69.2, 58.0]  # the last disagrees in pitch class: it does not vote
+    assert sampler.octave_shift(named, heard) == 12
+    assert sampler.octave_shift([60, 62], [None, None]) == 0
+
+
+def test_a_library_is_read_as_instruments_and_kits_with_its_octaves_checked(library):
+    lib = sampler.load_library(library)
+    (keys,) = lib.instruments
+    assert keys.name == "keys"
+    assert sorted(set(keys.notes.tolist())) == [48, 51, 54, 57, 60, 62, 63, 66, 69, 72]  # 62: heard, not named
+    assert len(keys.zones) == 2 * 9 + 1
+    left_out = dict(lib.left_out)
+    assert left_out[str(Path("keys/piano_E3_mf.wav"))] == "named 64, sounds 66.0"
+    assert "named 64" in left_out[str(Path("keys/piano_E3_mf.wav"))]
+    assert left_out[str(Path("keys/piano_rel_C3.wav"))] == "not a note or hit"
+    (kit,) = lib.kits
+    assert {p: len(h) for p, h in kit.pieces.items()} == {"kick": 3, "snare": 3, "hat_closed": 3}
+    assert "1 instruments (19 notes), 1 kits (9 hits)" in lib.summary()
+
+
+def test_a_note_between_recorded_ones_sounds_at_its_own_pitch(library):
+    s = sampler.Sampler.load([library])
+    for midi in (50, 56, 61, 71):
+        y = s.render([Note(0.0, 1.0, midi, 0.8)], 1.2)
+        assert y.dtype == np.float32 and y.size == int(1.2 * sampler.SR)
+        assert sampler.heard_midi(y) == pytest.approx(midi, abs=0.15)
+    # far outside the recorded range, a note is moved by octaves: its pitch class stays
+    assert sampler.heard_midi(s.render([Note(0.0, 1.0, 96, 0.8)], 1.2)) == pytest.approx(72, abs=0.15)
+
+
+def test_velocity_picks_the_layer_and_a_seed_repeats_the_render(library):
+    notes = [Note(0.0, 0.5, 60, 1.0), Note(0.6, 0.5, 61, 0.3)]
+    a = sampler.Sampler.load([library], seed=3).render(notes, 1.2)
+    assert np.array_equal(a, sampler.Sampler.load([library], seed=3).render(notes, 1.2))
+    (keys,) = sampler.load_library(library).instruments
+    rng = np.random.default_rng(0)
+    loud = [keys.zone(60, 1.0, rng).level_db for _ in range(100)]
+    soft = [keys.zone(60, 0.0, rng).level_db for _ in range(100)]
+    ff, pp = 20 * np.log10(0.8), 20 * np.log10(0.1)
+    assert np.mean(np.isclose(loud, ff, atol=1)) > 0.9 and np.mean(np.isclose(soft, pp, atol=1)) > 0.9
+
+
+def test_drum_notes_play_the_kit_and_a_kitless_sampler_says_so(library):
+    s = sampler.Sampler.load([library])
+    assert s.has_drums and s.has_instruments
+    y = s.render([Note(0.0, 0.1, 36, 0.9), Note(0.5, 0.1, 38, 0.9), Note(0.75, 0.1, 51, 0.9)], 1.0, drums=True)
+    assert np.abs(y[: int(0.05 * sampler.SR)]).max() > 0.1 and np.abs(y[int(0.5 * sampler.SR) :]).max() > 0.1
+    keys_only = sampler.Sampler.load([library / "keys"])
+    assert not keys_only.has_drums
+    with pytest.raises(sampler.LibraryError, match="no drum kit"):
+        keys_only.render([Note(0.0, 0.1, 36, 0.9)], 1.0, drums=True)
+
+
+def test_a_folder_without_audio_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("not audio")
+    with pytest.raises(sampler.LibraryError, match="holds no audio file"):
+        sampler.load_library(tmp_path)
+    with pytest.raises(sampler.LibraryError, match="is not a folder"):
+        sampler.audio_files(tmp_path / "missing")
+
+
+def test_the_generator_plays_its_music_on_recorded_instruments(library):
+    """Loops, stabs and keyless material through a sampler alone: drums come from its kit, or from numpy
+    synthesis when it has none, and every example keeps its label."""
+    for renderers in ([sampler.Sampler.load([library])], [sampler.Sampler.load([library / "keys"])]):
+        for family in ("loop", "stab", "melody", "keyless"):
+            y, label, _ = datagen.example(family, 5, renderers=renderers)
+            assert np.isfinite(y).all() and np.abs(y).max() > 0.05
+            assert (label == datagen.NO_KEY) == (family == "keyless")
+
+
+@pytest.mark.slow
+def test_a_library_set_is_rendered_cached_and_rendered_again_when_the_library_changes(library, tmp_path):
+    mix = {"stab": 6, "keyless": 4}
+    path = tmp_path / "train-library.npz"
+    first = train.build_synthetic(path, mix=mix, processes=1, libraries=(str(library),), log=[].append)
+    assert len(first) == 10 and (first.labels == datagen.NO_KEY).sum() == 4
+    recipe = json.loads(path.with_name(path.name + ".recipe.json").read_text())
+    assert recipe["libraries"] == {str(library.resolve()): 30} and recipe["seed"] == train.LIBRARY_SEED_OFFSET
+    log: list[str] = []
+    train.build_synthetic(path, mix=mix, processes=1, libraries=(str(library),), log=log.append)
+    assert log == []  # the cache served
+    sf.write(library / "keys" / "piano_D4_ff.wav", tone(74), FILE_SR)  # the library grew
+    try:
+        train.build_synthetic(path, mix=mix, processes=1, libraries=(str(library),), log=log.append)
+    finally:
+        (library / "keys" / "piano_D4_ff.wav").unlink()
+    assert any("another recipe" in line for line in log)
+
+
+@pytest.mark.slow
+def test_train_refuses_a_missing_library_before_rendering_anything(tmp_path):
+    from conftest import run_cli
+
+    proc = run_cli("train", "--library", str(tmp_path / "nope"), "--out", str(tmp_path / "run"), expect=1, cwd=tmp_path)
+    assert proc.stderr.strip().splitlines() == [f"sampledex: sample library {tmp_path / 'nope'} is not a folder"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
