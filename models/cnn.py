@@ -43,15 +43,8 @@ MAX_TONAL_NULL = 0.01
 WEIGHTS = Path(__file__).with_name("keycnn.npz")
 
 
-#: octave-wide (in bins) running mean that :func:`standardise` removes from each frame when flattening
-FLATTEN_BINS = frontend.BINS_PER_OCTAVE + 1
-
-
-def standardise(S: np.ndarray, *, flatten: bool = False) -> np.ndarray:
+def standardise(S: np.ndarray) -> np.ndarray:
     """``log(1 + 1000 S)``, then zero mean and unit variance over the whole example.
-
-    With ``flatten``, each frame's spectral envelope (its running mean over an octave of bins) is removed
-    first: the partials stand out against what is left of the timbre's resonances and tilt.
 
     Parameters
     ----------
@@ -62,10 +55,6 @@ def standardise(S: np.ndarray, *, flatten: bool = False) -> np.ndarray:
     np.ndarray [same shape, dtype=float32]
     """
     L = frontend.log_compress(np.asarray(S, dtype=np.float32))
-    if flatten:
-        from scipy.ndimage import uniform_filter1d
-
-        L = L - uniform_filter1d(L, FLATTEN_BINS, axis=-2, mode="reflect")
     axes = (-2, -1)
     mean = L.mean(axis=axes, keepdims=True)
     std = L.std(axis=axes, keepdims=True)
@@ -160,7 +149,7 @@ def choose_no_key_ratio(probabilities: np.ndarray, labels: np.ndarray, *, fallba
     return float(max(NO_KEY_RATIO_GRID))
 
 
-def save_weights(state_dict: dict, path: str | Path, *, no_key_ratio: float, flatten: bool = False) -> None:
+def save_weights(state_dict: dict, path: str | Path, *, no_key_ratio: float) -> None:
     """Write a trained network's parameters, batch-norm statistics and "no key" ratio as a plain ``.npz``.
 
     The pipeline reads them with numpy alone: importing torch would cost every
@@ -172,7 +161,7 @@ def save_weights(state_dict: dict, path: str | Path, *, no_key_ratio: float, fla
         if not name.endswith("num_batches_tracked")
     }
     with open(path, "wb") as f:
-        np.savez(f, **arrays, no_key_ratio=np.float64(no_key_ratio), flatten=np.bool_(flatten))
+        np.savez(f, **arrays, no_key_ratio=np.float64(no_key_ratio))
 
 
 class WeightsError(SampledexError, ValueError):
@@ -321,7 +310,6 @@ class CNNKeyEstimator:
             raise WeightsError(f"key CNN weights not found at {self.weights}")
         state = load_weights(self.weights)
         self.no_key_ratio = float(state["no_key_ratio"])
-        self.flatten = bool(state.get("flatten", False))  # weights written before the option: not flattened
         self.steps = numpy_steps(state)
         self.version = weights_version(self.weights)
 
@@ -329,7 +317,7 @@ class CNNKeyEstimator:
         """Class probabilities [shape=(25,)] for one spectrogram [shape=(NUM_BINS, frames)]."""
         if S.shape[1] == 0:
             S = np.zeros((S.shape[0], 1), dtype=np.float32)
-        return softmax(logits(self.steps, standardise(S, flatten=self.flatten)).astype(np.float64))
+        return softmax(logits(self.steps, standardise(S)).astype(np.float64))
 
     def __call__(self, S: np.ndarray) -> KeyEstimate:
         p = self.probabilities(S)

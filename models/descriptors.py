@@ -16,8 +16,14 @@ import numpy as np
 
 from . import kind as kind_model
 from . import onsets, pitch, tempo
+from .keys import KeyEstimate
 
 SAMPLE_RATE = onsets.SAMPLE_RATE
+#: a one-shot whose partials are less harmonic than this (:attr:`pitch.PitchEstimate.harmonicity`, 0–1) is a
+#: drum hit or noise; chord stabs, pads and tonal FX of the validation sets lie above it (see the model card)
+UNPITCHED_HARMONICITY = 0.4
+#: ... and has no key unless the key model is at least this sure of one
+SURE_OF_KEY = 0.6
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class Descriptors:
     bpm_confidence: float | None = None
     root_note: str | None = None
     tuning_cents: float | None = None
+    #: evidence, not a catalog column: how harmonic a one-shot's partials are (0–1); None for loops
+    harmonicity: float | None = None
 
 
 def describe(
@@ -76,4 +84,17 @@ def describe(
     if kind == kind_model.LOOP:
         return Descriptors(kind, beat.bpm, beat.confidence)
     note = pitch.estimate_pitch(y, strength.energy_db, sr=sr, fps=strength.fps)
-    return Descriptors(kind, root_note=note.root_note, tuning_cents=note.tuning_cents)
+    return Descriptors(kind, root_note=note.root_note, tuning_cents=note.tuning_cents, harmonicity=note.harmonicity)
+
+
+def gate_key(key: KeyEstimate, found: Descriptors) -> KeyEstimate:
+    """``key``, or no key for a one-shot without harmonic partials whose key the model is unsure of.
+
+    Key models answer for drum hits too (a tom or a snare's ring has partials the network and the chroma
+    profile can read as a key); the pitch estimator's harmonicity says the hit has no harmonic structure.
+    Both conditions are needed: a chord stab buried in noise can be less harmonic and still clearly in a key.
+    """
+    unpitched = found.kind == kind_model.ONE_SHOT and (found.harmonicity or 0.0) < UNPITCHED_HARMONICITY
+    if key.index is not None and unpitched and key.confidence < SURE_OF_KEY:
+        return KeyEstimate(None, 0.0)
+    return key

@@ -28,9 +28,10 @@ from .defaults import DEFAULT_KEY_METHOD, KEY_METHODS
 from .sources import FileEntry
 
 #: bump when a descriptor's definition changes: every row is then re-analysed
-FEATURES_VERSION = "f6"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names;
+FEATURES_VERSION = "f7"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names;
 # f4: kind, bpm, bpm_confidence, root_note and tuning_cents from the audio; f5: embedding; f6: the tempo-level
-# scorer retrained on more features and material, and struck and plucked notes given a root
+# scorer retrained on more features and material, and struck and plucked notes given a root; f7: no key for
+# unpitched one-shots the key model is unsure of
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
@@ -101,8 +102,8 @@ def describe(source: bytes | BinaryIO, *, method: str = DEFAULT_KEY_METHOD, name
     # the two transforms every estimator shares, computed once: the key's spectrogram and the onset bands
     S = frontend.logfreq_spectrogram(mono) if mono.size else None
     strength = onsets.onset_strength(mono) if mono.size else None
-    key = estimate_key(audio, method, S=S)
     found = descriptors.describe(mono, strength=strength)
+    key = estimate_key(audio, method, S=S, found=found)
     vector = embedding.embed(strength, S) if strength is not None and S is not None else None
     row = {
         "format": audio.format,
@@ -175,22 +176,29 @@ def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -
 
 
 def estimate_key(
-    audio: decode.Audio, method: str = DEFAULT_KEY_METHOD, *, S: np.ndarray | None = None, weights: str | None = None
+    audio: decode.Audio,
+    method: str = DEFAULT_KEY_METHOD,
+    *,
+    S: np.ndarray | None = None,
+    found: descriptors.Descriptors | None = None,
+    weights: str | None = None,
 ) -> KeyEstimate:
     """The key of decoded audio.
 
-    ``S`` is :func:`frontend.logfreq_spectrogram` of the audio's analysis mono
-    signal when the caller has it already (it is made here otherwise); ``weights``
+    ``S`` is :func:`frontend.logfreq_spectrogram` of the audio's analysis mono signal and ``found`` its
+    :func:`descriptors.describe`, when the caller has them already (they are made here otherwise); ``weights``
     another ``keycnn.npz`` for the CNN (see :func:`key_estimator`). Clips shorter than
-    :data:`MIN_KEY_SECONDS` get no key: a few milliseconds hold no pitch the
-    front end can resolve (its window is 0.37 s), and an estimator would still
-    name one.
+    :data:`MIN_KEY_SECONDS` get no key: a few milliseconds hold no pitch the front end can resolve (its
+    window is 0.37 s), and an estimator would still name one. Nor does a one-shot without harmonic partials
+    whose key the estimator is unsure of (:func:`descriptors.gate_key`).
     """
     if audio.analysed_s < MIN_KEY_SECONDS:
         return KeyEstimate(None, 0.0)
-    if S is None:
-        S = frontend.logfreq_spectrogram(decode.to_analysis_mono(audio))
-    return key_estimator(method, weights)(S)
+    if S is None or found is None:
+        mono = decode.to_analysis_mono(audio)
+        S = frontend.logfreq_spectrogram(mono) if S is None else S
+        found = descriptors.describe(mono) if found is None else found
+    return descriptors.gate_key(key_estimator(method, weights)(S), found)
 
 
 def analysis_notes(audio: decode.Audio) -> str | None:

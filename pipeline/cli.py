@@ -413,7 +413,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         lr=args.lr if args.lr is not None else (FINE_TUNE_LR if init else train.LEARNING_RATE),
         init=init,
-        flatten=args.flatten,
         log=lambda line: print(line, flush=True),
     )
     if args.export:
@@ -662,11 +661,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="data/train-library.npz",
         metavar="PATH",
         help="cache of the set played through --library folders",
-    )
-    p.add_argument(
-        "--flatten",
-        action="store_true",
-        help="remove each frame's spectral envelope before the network (the weights remember it)",
     )
     p.add_argument("--init", metavar="NPZ", help="start from these weights (keycnn.npz) instead of random ones")
     p.add_argument(

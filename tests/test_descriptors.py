@@ -429,3 +429,34 @@ def test_the_schema_says_what_the_five_columns_hold():
     for name in ("kind", "bpm", "bpm_confidence", "root_note", "tuning_cents"):
         assert "not computed yet" not in meanings[name]
     assert "NULL" in meanings["bpm"] and "NULL" in meanings["root_note"]
+
+
+# -- no key for an unpitched one-shot the key model is unsure of -----------------------------------------------
+
+
+def chord_stab(seconds: float = 1.5) -> np.ndarray:
+    """A C major triad with its bass, each note a decaying sawtooth."""
+    return synth.normalise(sum(saw(m, seconds) for m in (48, 60, 64, 67)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: snare_hit(190.0), lambda: noise_burst(0.4), lambda: reversed_cymbal()],
+    ids=["snare", "noise", "reversed cymbal"],
+)
+def test_a_drum_hit_loses_a_key_its_model_is_unsure_of(make):
+    found = descriptors.describe(make())
+    assert found.kind == "one-shot" and found.harmonicity < descriptors.UNPITCHED_HARMONICITY
+    unsure, sure = keys.KeyEstimate(3, 0.35), keys.KeyEstimate(3, 0.9)
+    assert descriptors.gate_key(unsure, found) == keys.KeyEstimate(None, 0.0)
+    assert descriptors.gate_key(sure, found) == sure  # a clear key wins over the lack of harmony
+
+
+def test_a_chord_stab_and_a_loop_keep_their_key():
+    stab = descriptors.describe(chord_stab())
+    assert stab.kind == "one-shot" and stab.harmonicity >= descriptors.UNPITCHED_HARMONICITY
+    unsure = keys.KeyEstimate(0, 0.35)
+    assert descriptors.gate_key(unsure, stab) == unsure
+    loop = descriptors.describe(drum_pattern(120, 2, BACKBEAT_8THS))
+    assert loop.kind == "loop" and loop.harmonicity is None
+    assert descriptors.gate_key(unsure, loop) == unsure  # drum loops are the key model's to call

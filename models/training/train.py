@@ -241,7 +241,6 @@ def batch(
     rng: np.random.Generator,
     frames: int = CROP_FRAMES,
     augment: bool = True,
-    flatten: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Inputs [B, 1, NUM_BINS, frames] and labels [B] for (example, semitone shift) pairs."""
     from sampledex.models.cnn import standardise
@@ -249,7 +248,7 @@ def batch(
     xs, ys = [], []
     for i, s in items:
         S = _crop_time(frontend.transpose(features.example(i), s), frames, rng)
-        xs.append(standardise(spec_augment(S.copy(), rng) if augment else S, flatten=flatten))
+        xs.append(standardise(spec_augment(S.copy(), rng) if augment else S))
         ys.append(shift_label(int(features.labels[i]), s))
     return np.stack(xs)[:, None], np.array(ys, dtype=np.int64)
 
@@ -286,7 +285,7 @@ class Validation:
     labels: np.ndarray
 
 
-def validate(net, features: FeatureSet, indices: np.ndarray, *, flatten: bool = False) -> Validation:
+def validate(net, features: FeatureSet, indices: np.ndarray) -> Validation:
     import torch
 
     from sampledex.models.cnn import standardise
@@ -297,7 +296,7 @@ def validate(net, features: FeatureSet, indices: np.ndarray, *, flatten: bool = 
         for i in indices:
             for s in VAL_SHIFTS:
                 S = frontend.transpose(features.example(int(i)), s)
-                logits = net(torch.from_numpy(standardise(S, flatten=flatten)[None, None]))
+                logits = net(torch.from_numpy(standardise(S)[None, None]))
                 label = shift_label(int(features.labels[i]), s)
                 losses.append(float(torch.nn.functional.cross_entropy(logits, torch.tensor([label]))))
                 best = int(logits.argmax())
@@ -364,7 +363,6 @@ def train(
     threads: int | None = None,
     max_steps: int | None = None,
     init: str | Path | None = None,
-    flatten: bool = False,
     log=print,
 ) -> Path:
     """Train (or resume) and write ``out/keycnn.npz`` (the best validation MIREX epoch's weights).
@@ -419,7 +417,7 @@ def train(
         net.train()
         t0, losses, correct, seen = time.perf_counter(), [], 0, 0
         for start in range(0, len(items), batch_size):
-            xs, ys = batch(features, items[start : start + batch_size], rng, flatten=flatten)
+            xs, ys = batch(features, items[start : start + batch_size], rng)
             x, y = torch.from_numpy(xs), torch.from_numpy(ys)
             logits = net(x)
             loss = torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.05)
@@ -430,7 +428,7 @@ def train(
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
         scheduler.step()
-        validation = validate(net, features, val_idx, flatten=flatten)
+        validation = validate(net, features, val_idx)
         report, val_loss = validation.report, validation.loss
         row = {
             "epoch": epoch,
@@ -453,7 +451,7 @@ def train(
         if report.mirex > best:
             best = report.mirex
             ratio = choose_no_key_ratio(validation.probabilities, validation.labels, fallback=initial_ratio)
-            save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio, flatten=flatten)
+            save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio)
             log(f'best so far: weights -> {out / "keycnn.npz"}, "no key" ratio {ratio}')
         with open(out / "history.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(row))
