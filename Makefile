@@ -90,11 +90,13 @@ VALIDATION_LIBRARIES = $(foreach d,$(wildcard data/libraries/validation/*),--lib
 libraries: setup
 	$(BIN)/python -m sampledex.pipeline.tools.libraries
 
-# Render the synthetic set and the set played on recorded instruments, train (resumes where a stopped run
-# left off), ship the weights.
+# Two stages, each resuming where a stopped run left off: the synthetic set from random weights, then those
+# weights fine-tuned on it together with the set played on the recorded instruments; the weights ship.
 train: setup
 	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): training without recorded instruments"
-	$(BIN)/sampledex train $(TRAIN_LIBRARIES) --out runs/keycnn --export models/keycnn.npz
+	$(BIN)/sampledex train --out runs/keycnn-synth --epochs 6
+	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn-synth/keycnn.npz --epochs 2 \
+	  --out runs/keycnn --export models/keycnn.npz
 
 # held-out figures; with data/libraries/validation/, the real-instrument validation sets too
 evaluate: setup

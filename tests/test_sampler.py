@@ -195,3 +195,18 @@ def test_train_refuses_a_missing_library_before_rendering_anything(tmp_path):
     proc = run_cli("train", "--library", str(tmp_path / "nope"), "--out", str(tmp_path / "run"), expect=1, cwd=tmp_path)
     assert proc.stderr.strip().splitlines() == [f"sampledex: sample library {tmp_path / 'nope'} is not a folder"]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_real_instrument_validation_sets_are_played_on_the_held_out_library(library, tmp_path):
+    import csv
+
+    renderers = [sampler.Sampler.load([library])]
+    names = ("real-loops", "real-stabs", "real-keyless")
+    written = datagen.write_eval_sets(tmp_path, [], per_set=3, names=names, renderers=renderers, log=[].append)
+    for name in names:
+        with open(written[name]) as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 3 and all((tmp_path / name / r["path"]).exists() for r in rows)
+        assert all((r["key"] == "") == (name == "real-keyless") for r in rows)
+    with pytest.raises(ValueError, match="held-out recorded instruments"):
+        datagen.write_eval_sets(tmp_path / "x", [], per_set=1, names=("real-stabs",))

@@ -98,12 +98,13 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(row(name, r["cnn"], r["classic"]))
-    if "pack" in results:
-        print("\npack, by family (MIREX / relative-key errors / tonal→NULL):")
-        print("| family | files | CNN | KS |")
-        print("|---|---|---|---|")
-        for family, (cnn, ks) in by_family(results["pack"]["cnn"], results["pack"]["classic"]).items():
-            print(f"| {family} | {cnn.n} | {_short(cnn)} | {_short(ks)} |")
+    for name in ("pack", "real-keyless"):
+        if name in results:
+            print(f"\n{name}, by family (MIREX / relative-key errors / NULL):")
+            print("| family | files | CNN | KS |")
+            print("|---|---|---|---|")
+            for family, (cnn, ks) in by_family(results[name]["cnn"], results[name]["classic"]).items():
+                print(f"| {family} | {cnn.n} | {_short(cnn)} | {_short(ks)} |")
     for name in ("loops", "melodies"):
         if name in results:
             print(f"\nCNN accuracy by confidence decile, {name}:")
