@@ -210,3 +210,15 @@ def test_real_instrument_validation_sets_are_played_on_the_held_out_library(libr
         assert all((r["key"] == "") == (name == "real-keyless") for r in rows)
     with pytest.raises(ValueError, match="held-out recorded instruments"):
         datagen.write_eval_sets(tmp_path / "x", [], per_set=1, names=("real-stabs",))
+
+
+def test_realnotes_compares_each_named_note_with_the_root_the_pipeline_gives(library):
+    """The fixture names its notes the Akai way: every pitch class right, every octave 'wrong' as named."""
+    from sampledex.pipeline.tools import realnotes
+
+    rows = realnotes.measure(library)
+    every = [r for group in rows.values() for r in group]
+    one_shot, same_class, with_octave, no_root = (sum(r[i] for r in every) for i in range(4))
+    assert len(every) == 20  # 18 layered notes, the misnamed E3, the release noise named C3; not the kit
+    assert (one_shot, same_class, with_octave, no_root) == (20, 18, 0, 1)
+    assert "| all | 20 | 1.000 | 0.900 | 0.000 | 0.050 |" in realnotes.table("keys", rows)
