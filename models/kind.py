@@ -22,7 +22,7 @@ from .tempo import TempoEstimate
 
 LOOP = "loop"
 ONE_SHOT = "one-shot"
-#: files at least this long are loops whatever else they show (whole-track excerpts) (s)
+#: files at least this long are loops (whole-track excerpts) unless plainly one note (:func:`plainly_one_shot`) (s)
 ALWAYS_LOOP_SECONDS = tempo.EXCERPT_SECONDS
 #: an onset counts when its strength is at least this share of the file's strongest
 ONSET_THRESHOLD = 0.3
@@ -36,6 +36,12 @@ STRONG_ONSET = 12.0
 FIRST_ATTACK_SECONDS = 0.05
 #: a file whose attacks after the first are all weaker than this is a one-shot (onset strength)
 PLAIN_ATTACK = 4.0
+#: ... counting only attacks within this many dB of the loudest frame (a beat is heard at level; a long note's
+#: tail, tens of dB down, flickers with the recording's noise), after the attack's own stages (a loud low
+#: piano note's hammer and string take 0.1–0.2 s to settle; the next beat of a one-bar loop comes later than
+#: that) and before the end (where a note cut while it rings clicks) (dB, s)
+BEAT_LEVEL_DB = -20.0
+PLAIN_SKIP_SECONDS = 0.25
 
 FEATURES = (
     "log2_seconds",
@@ -77,10 +83,15 @@ def later_attack(onsets: Onsets) -> float:
 
 
 def plainly_one_shot(onsets: Onsets) -> bool:
-    """True when nothing after the first attack is strong enough to be a beat (below :data:`PLAIN_ATTACK`):
-    a one-shot whatever its tempo would be, so the tempo need not be estimated. One development loop in
-    2,000 falls below; half the one-shots do."""
-    return onsets.duration_s < ALWAYS_LOOP_SECONDS and later_attack(onsets) < PLAIN_ATTACK
+    """True when nothing after the attack (its first :data:`PLAIN_SKIP_SECONDS`) and before the last
+    :data:`END_SECONDS` is strong enough to be a beat (:data:`PLAIN_ATTACK`) at level (within
+    :data:`BEAT_LEVEL_DB` of the loudest frame): a one-shot whatever its tempo would be, so the tempo need
+    not be estimated. Whatever the length, too: a piano's low notes ring for 30 s and more in a multisample
+    library, and are still one note."""
+    start = int(round(PLAIN_SKIP_SECONDS * onsets.fps)) + 1
+    stop = onsets.frames - int(round(END_SECONDS * onsets.fps))
+    at_level = onsets.energy_db[start:stop] > BEAT_LEVEL_DB
+    return not bool(np.any(onsets.strength[start:stop][at_level] >= PLAIN_ATTACK))
 
 
 def kind_features(onsets: Onsets, beat: TempoEstimate) -> np.ndarray:

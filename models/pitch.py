@@ -4,11 +4,13 @@
    :data:`BODY_DB` below it, at most :data:`MAX_BODY_SECONDS`: where a note holds its pitch.
 2. **Harmonic f0 per frame.** A few Hann frames across the body; the strongest spectral peaks, each
    weighted by how much a partial at its frequency counts for pitch (:data:`DOMINANCE_HZ`: the ear takes
-   pitch from the partials below a few kHz, and the loud upper modes of a struck bar lie above), a peak
+   pitch from the partials below a few kHz, and the loud upper modes of a struck bar lie above; and
+   :data:`RUMBLE_HZ`: below 50 Hz a real recording holds its room's rumble more than any note), a peak
    within :data:`SPREAD_CENTS` of a stronger one counted as part of it (one partial smeared by
    ensemble detuning, beating or a fast decay); each peak divided by 1–6 is a candidate fundamental,
-   scored by how much of the peaks' amplitude its harmonic series explains, less the share of its
-   harmonics (up to the highest one it explains) that are missing (only a peak within
+   scored by how much of the peaks' amplitude its series of partials explains (harmonic, or stretched as a
+   piano string's, :data:`STRETCHES`; peaks far below the candidate count less, :data:`BELOW_RATIO`), less
+   the share of its harmonics (up to the highest one it explains) that are missing (only a peak within
    :data:`PRESENT_DB` of the strongest is evidence of a harmonic). Octave errors are what this guards
    against: half the true f0 explains every peak too but misses every other harmonic; twice the true f0
    misses nothing but leaves the odd harmonics unexplained; a weak or absent fundamental costs one
@@ -69,6 +71,10 @@ PEAK_FMAX = 6000.0
 #: autocorrelation alike: the ear takes pitch from the partials below a few kHz (the dominance region), and the
 #: loudest partials of a glockenspiel or xylophone bar, its inharmonic upper modes, lie above
 DOMINANCE_HZ = 2000.0
+#: ... and below this (Hz) a peak counts less and less (fourth order): the ear hardly hears there, and real
+#: recordings carry room rumble, pedal thumps and handling noise there, as loud as a decaying high note's
+#: partials; a low note's pitch is heard from its harmonics
+RUMBLE_HZ = 50.0
 #: spectral peaks kept per frame, and how far below the frame's strongest they may be (dB)
 MAX_PEAKS = 20
 PEAK_FLOOR_DB = -45.0
@@ -84,6 +90,16 @@ MAX_HARMONIC = 16
 #: a peak belongs to harmonic h when within this many cents of h·f0, and within this share of f0
 MATCH_CENTS = 40.0
 MATCH_SHARE = 0.25
+#: inharmonicity coefficients B of the partial series tried (0: harmonic): a stiff string's n-th partial lies at
+#: n · f0 · sqrt(1 + B n²); a piano's wound bass strings have B of about 1e-4 to 5e-4 (Fletcher 1964). Larger ones
+#: (a piano's treble) matter little here, where few partials lie below PEAK_FMAX, and let more drum hits pass
+STRETCHES = (0.0, 1e-4, 3e-4)
+#: a peak below this share of a candidate f0 counts BELOW_WEIGHT as much against it: no partial of the note can
+#: lie there, and in a recorded high note what does is the room and the instrument's body (a piano's soundboard
+#: thumps at 100–250 Hz under a 2.5 kHz note). Not 0: a candidate an octave or more above the note would then
+#: leave its real fundamental (at 1/2) counted but the peaks below it free, and struck bars' knocks would pass
+BELOW_RATIO = 0.45
+BELOW_WEIGHT = 0.25
 #: weight of the missing-harmonic share against the explained amplitude share
 MISSING_WEIGHT = 0.5
 #: a harmonic is present when a peak within this far below the frame's strongest (dB) matches it: the faint
@@ -211,10 +227,19 @@ def salience(bins: int, sr: int) -> np.ndarray:
     return (1.0 / (1.0 + (f / DOMINANCE_HZ) ** 2)).astype(np.float32)
 
 
+@lru_cache(maxsize=4)
+def peak_weights(bins: int, sr: int) -> np.ndarray:
+    """:func:`salience` times f⁴ / (f⁴ + :data:`RUMBLE_HZ`⁴): what a spectral peak weighs in the harmonic
+    scoring [shape=(bins,), dtype=float32]. Only there: the exact period is read from the autocorrelation
+    weighted by :func:`salience` alone, which a filter sloping across a low note's glide would pull sharp."""
+    f = np.arange(bins) * sr / FFT_LENGTH
+    return (salience(bins, sr) * (f**4 / (f**4 + RUMBLE_HZ**4))).astype(np.float32)
+
+
 def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
     """The strongest partials of each frame's spectrum (:func:`frame_spectra`).
 
-    A peak's amplitude is weighted by :func:`salience`; a peak within :data:`SPREAD_CENTS` of a stronger
+    A peak's amplitude is weighted by :func:`peak_weights`; a peak within :data:`SPREAD_CENTS` of a stronger
     one is dropped and its amplitude added to the strongest peak near it, or, if that one is dropped too,
     to the one that one went to (one partial, smeared).
 
@@ -230,7 +255,7 @@ def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndar
     lo = max(1, int(FMIN * 0.9 * FFT_LENGTH / sr))
     inner = mag[:, lo:-1]
     is_peak = (inner > mag[:, lo - 1 : -2]) & (inner >= mag[:, lo + 1 :])
-    candidates = np.where(is_peak, inner * salience(hi + 1, sr)[lo:-1], 0.0)
+    candidates = np.where(is_peak, inner * peak_weights(hi + 1, sr)[lo:-1], 0.0)
     # twice as many as kept: merging a smeared partial's side peaks frees slots
     k = min(2 * MAX_PEAKS, candidates.shape[1])
     top = np.argpartition(-candidates, k - 1, axis=1)[:, :k]
@@ -261,8 +286,67 @@ def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndar
     return freqs, np.where(amps >= floor, amps, 0.0)
 
 
+def stretched_series(stretch: float) -> np.ndarray:
+    """Where the partials of a stiff string lie, in units of its fundamental: ``n · sqrt(1 + B · n²)`` for
+    n = 1 … :data:`MAX_HARMONIC` and inharmonicity coefficient ``B`` (Fletcher 1964; 0: the harmonic series).
+
+    Returns
+    -------
+    np.ndarray [shape=(MAX_HARMONIC,), dtype=float64]
+    """
+    n = np.arange(1, MAX_HARMONIC + 1, dtype=np.float64)
+    return n * np.sqrt(1.0 + stretch * n**2)
+
+
+def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate fundamentals of each frame and their scores under one inharmonicity coefficient.
+
+    Returns
+    -------
+    (cand, score, valid) : np.ndarray [shape=(count, CANDIDATE_PEAKS * SUBHARMONICS)] each
+    """
+    series = stretched_series(stretch)
+    strongest = freqs[:, :CANDIDATE_PEAKS]
+    cand = (strongest[:, :, None] / series[:SUBHARMONICS]).reshape(freqs.shape[0], -1)
+    valid = ((amps[:, :CANDIDATE_PEAKS, None] > 0) & np.ones(SUBHARMONICS, bool)).reshape(cand.shape)
+    valid &= (cand >= FMIN) & (cand <= FMAX)
+    cand = np.where(valid, cand, FMIN)
+    ratio = freqs[:, None, :] / cand[:, :, None]  # frames × candidates × peaks
+    # the nearest partial of the series, in log frequency (the series is increasing: a sorted search)
+    log_series = np.log2(series)
+    log_ratio = np.log2(np.maximum(ratio, 1e-9))
+    upper = np.clip(np.searchsorted(log_series, log_ratio), 1, MAX_HARMONIC - 1)
+    below = log_ratio - log_series[upper - 1] < log_series[upper] - log_ratio
+    index = np.where(below, upper - 1, upper)
+    index = np.where(log_ratio < log_series[0], 0, index)
+    harmonic = index + 1.0
+    cents = np.abs(1200.0 * (log_ratio - log_series[index]))
+    matched = (
+        (ratio <= series[-1] * 2.0 ** (MATCH_CENTS / 1200.0))
+        & (cents <= MATCH_CENTS)
+        & (np.abs(ratio - series[index]) <= MATCH_SHARE)
+        & (amps[:, None, :] > 0)
+    )
+    counted = amps[:, None, :] * np.where(ratio < BELOW_RATIO, BELOW_WEIGHT, 1.0)
+    explained = (matched * amps[:, None, :]).sum(axis=2) / np.maximum(counted.sum(axis=2), 1e-12)
+    # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one.
+    # Faint peaks explain amplitude but are no evidence of a harmonic: noise or a low rumble (which the
+    # salience weighting lifts under a high note) would fill in every other harmonic of a sub-octave
+    audible = amps >= amps[:, :1] * 10.0 ** (PRESENT_DB / 20.0)
+    numbers = np.where(matched & audible[:, None, :], harmonic, 0).astype(np.int64)
+    present = np.bitwise_or.reduce(np.left_shift(1, numbers) & -2, axis=2)
+    top = numbers.max(axis=2)
+    wanted = np.left_shift(1, top + 1) - 2
+    missing = np.bitwise_count(wanted & ~present) / np.maximum(top, 1)
+    return cand, np.where(valid, explained - MISSING_WEIGHT * missing, -np.inf), valid
+
+
 def harmonic_f0(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each frame, the fundamental whose harmonic series best accounts for its spectral peaks.
+    """For each frame, the fundamental whose series of partials best accounts for its spectral peaks.
+
+    The series is harmonic, or stretched as a stiff string's is (:data:`STRETCHES`): a piano's bass
+    strings put their 16th partial over half a semitone sharp of 16 f0, so a harmonic series alone
+    leaves the upper partials unexplained and the note looks less harmonic than a drum.
 
     Parameters
     ----------
@@ -273,36 +357,14 @@ def harmonic_f0(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.nda
     -------
     (f0, score) : np.ndarray [shape=(count,)] each
         f0 in Hz (0 when no candidate lies in [FMIN, FMAX]); score in [-MISSING_WEIGHT, 1]: the share of
-        the peaks' amplitude on the harmonics of f0, less :data:`MISSING_WEIGHT` × the share of
-        harmonics 1..top with no peak, top being the highest harmonic with one; only peaks within
-        :data:`PRESENT_DB` of the frame's strongest count as a harmonic's.
+        the peaks' amplitude on the partials of f0, less :data:`MISSING_WEIGHT` × the share of
+        partials 1..top with no peak, top being the highest partial with one; only peaks within
+        :data:`PRESENT_DB` of the frame's strongest count as a partial's.
     """
-    strongest = freqs[:, :CANDIDATE_PEAKS]
-    cand = (strongest[:, :, None] / np.arange(1, SUBHARMONICS + 1)).reshape(freqs.shape[0], -1)
-    valid = ((amps[:, :CANDIDATE_PEAKS, None] > 0) & np.ones(SUBHARMONICS, bool)).reshape(cand.shape)
-    valid &= (cand >= FMIN) & (cand <= FMAX)
-    cand = np.where(valid, cand, FMIN)
-    ratio = freqs[:, None, :] / cand[:, :, None]  # frames × candidates × peaks
-    harmonic = np.maximum(np.rint(ratio), 1.0)
-    cents = np.abs(1200.0 * np.log2(ratio / harmonic))
-    matched = (
-        (harmonic <= MAX_HARMONIC)
-        & (cents <= MATCH_CENTS)
-        & (np.abs(ratio - harmonic) <= MATCH_SHARE)
-        & (amps[:, None, :] > 0)
-    )
-    total = np.maximum(amps.sum(axis=1), 1e-12)
-    explained = (matched * amps[:, None, :]).sum(axis=2) / total[:, None]
-    # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one.
-    # Faint peaks explain amplitude but are no evidence of a harmonic: noise or a low rumble (which the
-    # salience weighting lifts under a high note) would fill in every other harmonic of a sub-octave
-    audible = amps >= amps[:, :1] * 10.0 ** (PRESENT_DB / 20.0)
-    numbers = np.where(matched & audible[:, None, :], harmonic, 0).astype(np.int64)
-    present = np.bitwise_or.reduce(np.left_shift(1, numbers) & -2, axis=2)
-    top = numbers.max(axis=2)
-    wanted = np.left_shift(1, top + 1) - 2
-    missing = np.bitwise_count(wanted & ~present) / np.maximum(top, 1)
-    score = np.where(valid, explained - MISSING_WEIGHT * missing, -np.inf)
+    found = [_series_scores(freqs, amps, stretch) for stretch in STRETCHES]
+    cand = np.concatenate([c for c, _, _ in found], axis=1)
+    score = np.concatenate([s for _, s, _ in found], axis=1)
+    valid = np.concatenate([v for _, _, v in found], axis=1)
     # near-ties go to the highest candidate: a sub-octave only ever adds missing harmonics
     near = score >= score.max(axis=1, keepdims=True) - 0.02
     best = np.argmax(np.where(near, cand, -1.0), axis=1)

@@ -17,16 +17,18 @@ from pathlib import Path
 
 from sampledex.models import descriptors, pitch
 from sampledex.models.training import sampler
+from sampledex.pipeline import decode
 
 
-def measure(folder: str | Path, *, max_seconds: float = 4.0) -> dict[int, list[tuple[bool, bool, bool, bool]]]:
-    """By octave of the named note: (one-shot, pitch class right, octave right too, no root) per file."""
+def measure(folder: str | Path) -> dict[int, list[tuple[bool, bool, bool, bool]]]:
+    """By octave of the named note: (one-shot, pitch class right, octave right too, no root) per file, each file
+    decoded whole, as ``index`` decodes it (a note cut short could be taken for a loop that many bars long)."""
     rows: dict[int, list[tuple[bool, bool, bool, bool]]] = defaultdict(list)
     for path in sampler.audio_files(folder):
         named = sampler.note_from_name(path.stem)
         if named is None or sampler.drum_piece(path.relative_to(folder)) is not None:
             continue
-        found = descriptors.describe(sampler.decode(path, max_seconds=max_seconds))
+        found = descriptors.describe(decode.to_analysis_mono(decode.load(str(path))))
         root = found.root_note
         same_class = root is not None and root.rstrip("-0123456789") == pitch.TONICS[named % 12]
         rows[named // 12 - 1].append(
