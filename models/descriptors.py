@@ -21,7 +21,7 @@ from .keys import KeyEstimate
 SAMPLE_RATE = onsets.SAMPLE_RATE
 #: a one-shot whose partials are less harmonic than this (:attr:`pitch.PitchEstimate.harmonicity`, 0–1) is a
 #: drum hit or noise; chord stabs, pads and tonal FX of the validation sets lie above it (see the model card)
-UNPITCHED_HARMONICITY = 0.45
+UNPITCHED_HARMONICITY = 0.4
 #: ... and has no key unless the key model is at least this sure of one
 SURE_OF_KEY = 0.6
 

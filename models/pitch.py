@@ -94,6 +94,9 @@ MATCH_SHARE = 0.25
 #: n · f0 · sqrt(1 + B n²); a piano's wound bass strings have B of about 1e-4 to 5e-4 (Fletcher 1964). Larger ones
 #: (a piano's treble) matter little here, where few partials lie below PEAK_FMAX, and let more drum hits pass
 STRETCHES = (0.0, 1e-4, 3e-4)
+#: ... each stretched series' score less this: a stiff string gains far more from its own series (0.5 → 0.8 on a
+#: piano's A0) than a chord or a drum does by chance from a series with more room to match
+STRETCH_COST = 0.05
 #: a peak below this share of a candidate f0 counts BELOW_WEIGHT as much against it: no partial of the note can
 #: lie there, and in a recorded high note what does is the room and the instrument's body (a piano's soundboard
 #: thumps at 100–250 Hz under a 2.5 kHz note). Not 0: a candidate an octave or more above the note would then
@@ -363,7 +366,7 @@ def harmonic_f0(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.nda
     """
     found = [_series_scores(freqs, amps, stretch) for stretch in STRETCHES]
     cand = np.concatenate([c for c, _, _ in found], axis=1)
-    score = np.concatenate([s for _, s, _ in found], axis=1)
+    score = np.concatenate([s - STRETCH_COST * (stretch > 0) for (_, s, _), stretch in zip(found, STRETCHES)], axis=1)
     valid = np.concatenate([v for _, _, v in found], axis=1)
     # near-ties go to the highest candidate: a sub-octave only ever adds missing harmonics
     near = score >= score.max(axis=1, keepdims=True) - 0.02
