@@ -22,7 +22,10 @@ SAMPLE_RATE = onsets.SAMPLE_RATE
 #: a one-shot whose partials are less harmonic than this (:attr:`pitch.PitchEstimate.harmonicity`, 0–1) is a
 #: drum hit or noise; chord stabs, pads and tonal FX of the validation sets lie above it (see the model card)
 UNPITCHED_HARMONICITY = 0.4
-#: ... and has no key unless the key model is at least this sure of one
+#: a file whose spectrum holds less than this share of its magnitude in narrow peaks (:func:`frontend.peak_share`)
+#: has no notes in it (drum loops and hits, noise, sweeps); tonal material of the validation sets lies above 0.05
+TONELESS_SHARE = 0.05
+#: ... either has no key unless the key model is at least this sure of one
 SURE_OF_KEY = 0.6
 
 
@@ -87,14 +90,19 @@ def describe(
     return Descriptors(kind, root_note=note.root_note, tuning_cents=note.tuning_cents, harmonicity=note.harmonicity)
 
 
-def gate_key(key: KeyEstimate, found: Descriptors) -> KeyEstimate:
-    """``key``, or no key for a one-shot without harmonic partials whose key the model is unsure of.
+def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -> KeyEstimate:
+    """``key``, or no key for a sound without notes whose key the model is unsure of.
 
-    Key models answer for drum hits too (a tom or a snare's ring has partials the network and the chroma
-    profile can read as a key); the pitch estimator's harmonicity says the hit has no harmonic structure.
-    Both conditions are needed: a chord stab buried in noise can be less harmonic and still clearly in a key.
+    Key models answer for drums too (a tom or a snare's ring has partials the network and the chroma profile
+    can read as a key, and a recorded kit's loop sounds like no drum loop the network learnt to call keyless).
+    A sound is without notes when it is a one-shot whose partials are not harmonic (the pitch estimator's
+    harmonicity below :data:`UNPITCHED_HARMONICITY`), or when its spectrum has next to nothing in narrow peaks
+    (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below :data:`TONELESS_SHARE`; a loop or
+    a one-shot). Both conditions are needed, the lack of notes and the model's doubt: a chord stab buried in
+    noise can be less harmonic and still clearly in a key.
     """
     unpitched = found.kind == kind_model.ONE_SHOT and (found.harmonicity or 0.0) < UNPITCHED_HARMONICITY
-    if key.index is not None and unpitched and key.confidence < SURE_OF_KEY:
+    toneless = peaks is not None and peaks < TONELESS_SHARE
+    if key.index is not None and (unpitched or toneless) and key.confidence < SURE_OF_KEY:
         return KeyEstimate(None, 0.0)
     return key

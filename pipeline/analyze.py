@@ -32,7 +32,7 @@ FEATURES_VERSION = "f8"  # f2: truncated files named; f3: declared key, tempo an
 # f4: kind, bpm, bpm_confidence, root_note and tuning_cents from the audio; f5: embedding; f6: the tempo-level
 # scorer retrained on more features and material, and struck and plucked notes given a root; f7: no key for
 # unpitched one-shots the key model is unsure of; f8: roots of stiff strings (piano bass) and of high notes over
-# room rumble
+# room rumble, long notes kept as one-shots, and no key for a drum loop the key model is unsure of
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
@@ -191,7 +191,7 @@ def estimate_key(
     another ``keycnn.npz`` for the CNN (see :func:`key_estimator`). Clips shorter than
     :data:`MIN_KEY_SECONDS` get no key: a few milliseconds hold no pitch the front end can resolve (its
     window is 0.37 s), and an estimator would still name one. Nor does a one-shot without harmonic partials
-    whose key the estimator is unsure of (:func:`descriptors.gate_key`).
+    whose key the estimator is unsure of, nor a sound without notes (:func:`descriptors.gate_key`).
     """
     if audio.analysed_s < MIN_KEY_SECONDS:
         return KeyEstimate(None, 0.0)
@@ -199,7 +199,7 @@ def estimate_key(
         mono = decode.to_analysis_mono(audio)
         S = frontend.logfreq_spectrogram(mono) if S is None else S
         found = descriptors.describe(mono) if found is None else found
-    return descriptors.gate_key(key_estimator(method, weights)(S), found)
+    return descriptors.gate_key(key_estimator(method, weights)(S), found, frontend.peak_share(S))
 
 
 def analysis_notes(audio: decode.Audio) -> str | None:

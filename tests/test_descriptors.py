@@ -7,7 +7,7 @@ import pytest
 import scipy.signal
 import soxr
 
-from sampledex.models import descriptors, keys, onsets, pitch, tempo
+from sampledex.models import descriptors, frontend, keys, onsets, pitch, tempo
 from sampledex.models.training import synth
 
 SR = descriptors.SAMPLE_RATE
@@ -490,11 +490,44 @@ def test_a_drum_hit_loses_a_key_its_model_is_unsure_of(make):
     assert descriptors.gate_key(sure, found) == sure  # a clear key wins over the lack of harmony
 
 
-def test_a_chord_stab_and_a_loop_keep_their_key():
+def spectrum(y: np.ndarray) -> np.ndarray:
+    return frontend.logfreq_spectrogram(np.asarray(y, dtype=np.float32))
+
+
+def tonal_loop(bpm: float = 120.0, bars: int = 2) -> np.ndarray:
+    """A C major triad on every beat, decaying sawtooth notes."""
+    beat = int(round(60.0 / bpm * SR))
+    out = np.zeros(bars * 4 * beat, dtype=np.float32)
+    hit = chord_stab(60.0 / bpm)
+    for b in range(bars * 4):
+        out[b * beat : b * beat + hit.size] += hit[: out.size - b * beat]
+    return synth.normalise(out)
+
+
+def test_a_chord_stab_and_a_tonal_loop_keep_their_key():
+    unsure = keys.KeyEstimate(0, 0.35)
     stab = descriptors.describe(chord_stab())
     assert stab.kind == "one-shot" and stab.harmonicity >= descriptors.UNPITCHED_HARMONICITY
-    unsure = keys.KeyEstimate(0, 0.35)
-    assert descriptors.gate_key(unsure, stab) == unsure
-    loop = descriptors.describe(drum_pattern(120, 2, BACKBEAT_8THS))
-    assert loop.kind == "loop" and loop.harmonicity is None
-    assert descriptors.gate_key(unsure, loop) == unsure  # drum loops are the key model's to call
+    assert descriptors.gate_key(unsure, stab, frontend.peak_share(spectrum(chord_stab()))) == unsure
+    loop = descriptors.describe(tonal_loop())
+    assert loop.kind == "loop" and frontend.peak_share(spectrum(tonal_loop())) > 0.5
+    assert descriptors.gate_key(unsure, loop, frontend.peak_share(spectrum(tonal_loop()))) == unsure
+
+
+@pytest.mark.parametrize("pattern", [BACKBEAT_8THS, BACKBEAT_16THS], ids=["eighth hats", "sixteenth hats"])
+def test_a_drum_loop_without_notes_loses_a_key_its_model_is_unsure_of(pattern):
+    """A recorded kit's loop can sound like no drum loop the network learnt to call keyless; its spectrum has
+    nothing in narrow peaks, which says there is no note to be in a key."""
+    y = drum_pattern(120, 2, pattern)
+    loop, peaks = descriptors.describe(y), frontend.peak_share(spectrum(y))
+    assert loop.kind == "loop" and peaks < descriptors.TONELESS_SHARE
+    unsure, sure = keys.KeyEstimate(3, 0.35), keys.KeyEstimate(3, 0.9)
+    assert descriptors.gate_key(unsure, loop, peaks) == keys.KeyEstimate(None, 0.0)
+    assert descriptors.gate_key(sure, loop, peaks) == sure
+    assert descriptors.gate_key(unsure, loop) == unsure  # without the measure, a loop is the model's to call
+
+
+def test_peak_share_of_notes_noise_and_silence():
+    assert frontend.peak_share(spectrum(saw(57, 2.0))) > 0.8
+    assert frontend.peak_share(spectrum(noise_burst(2.0))) < 0.01
+    assert frontend.peak_share(np.zeros((frontend.NUM_BINS, 10), np.float32)) == 0.0
