@@ -463,7 +463,7 @@ def _load(path: Path, made_by: str) -> list[Example] | None:
 def train(
     found: list[Example],
     *,
-    hidden: int = 8,
+    hidden: int = 32,
     weight_decay: float = 1e-3,
     epochs: int = 60,
     batch: int = 32,
@@ -578,7 +578,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--val-seed", type=int, default=2, help="material seed of the validation files")
     parser.add_argument("--val-loops", type=int, default=600)
     parser.add_argument("--val-songs", type=int, default=40)
-    parser.add_argument("--hidden", type=int, default=8)
+    parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--cache", type=Path, default=Path("data/tempolevel"), help="rendered examples are kept here")
     parser.add_argument("--out", type=Path, default=tempo.LEVEL_WEIGHTS)
     args = parser.parse_args(argv)
