@@ -315,19 +315,15 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
     valid &= (cand >= FMIN) & (cand <= FMAX)
     cand = np.where(valid, cand, FMIN)
     ratio = freqs[:, None, :] / cand[:, :, None]  # frames × candidates × peaks
-    # the nearest partial of the series, in log frequency (the series is increasing: a sorted search)
-    log_series = np.log2(series)
-    log_ratio = np.log2(np.maximum(ratio, 1e-9))
-    upper = np.clip(np.searchsorted(log_series, log_ratio), 1, MAX_HARMONIC - 1)
-    below = log_ratio - log_series[upper - 1] < log_series[upper] - log_ratio
-    index = np.where(below, upper - 1, upper)
-    index = np.where(log_ratio < log_series[0], 0, index)
-    harmonic = index + 1.0
-    cents = np.abs(1200.0 * (log_ratio - log_series[index]))
+    # the partial nearest each peak: n · sqrt(1 + B n²) = ratio is solved for n with ratio itself standing in
+    # for n under the root (exact for B = 0; off by far less than one partial below MAX_HARMONIC)
+    harmonic = np.maximum(np.rint(ratio / np.sqrt(1.0 + stretch * ratio**2)), 1.0)
+    partial = harmonic * np.sqrt(1.0 + stretch * harmonic**2)
+    cents = np.abs(1200.0 * np.log2(ratio / partial))
     matched = (
-        (ratio <= series[-1] * 2.0 ** (MATCH_CENTS / 1200.0))
+        (harmonic <= MAX_HARMONIC)
         & (cents <= MATCH_CENTS)
-        & (np.abs(ratio - series[index]) <= MATCH_SHARE)
+        & (np.abs(ratio - partial) <= MATCH_SHARE)
         & (amps[:, None, :] > 0)
     )
     counted = amps[:, None, :] * np.where(ratio < BELOW_RATIO, BELOW_WEIGHT, 1.0)
