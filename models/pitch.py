@@ -117,6 +117,11 @@ LOUDNESS_EXPONENT = 0.6
 MIN_AGREEMENT = 0.5
 #: ... their median harmonic score is at least this
 MIN_HARMONICITY = 0.6
+#: ... or at least MIN_HARMONICITY_HIGH for a pitch of HIGH_HZ or more: up there at most five partials lie below
+#: PEAK_FMAX, and the body's and the room's noise below the note weighs more in the score (a piano's top octave
+#: scores 0.4–0.6); the drums and noise that pass the other tests seldom hold a pitch that high (Hz)
+MIN_HARMONICITY_HIGH = 0.5
+HIGH_HZ = 1000.0
 #: ... or at least MIN_HARMONICITY_PERIODIC when the partials that carry the pitch (salience-weighted) repeat at
 #: its period at least CLEARLY_PERIODIC well
 MIN_HARMONICITY_PERIODIC = 0.4
@@ -495,8 +500,10 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
     # partials off the harmonic series, and a pitch all the same; clearly periodic where the pitch is heard,
     # as the upper modes of a bar, above that, do not repeat at its period (a drum's rattle does not either,
     # but that is noise: it fails MIN_PERIODICITY, which the whole sound has to meet)
-    harmonic_enough = harmonicity >= MIN_HARMONICITY or (
-        harmonicity >= MIN_HARMONICITY_PERIODIC and heard >= CLEARLY_PERIODIC
+    harmonic_enough = (
+        harmonicity >= MIN_HARMONICITY
+        or (harmonicity >= MIN_HARMONICITY_PERIODIC and heard >= CLEARLY_PERIODIC)
+        or (harmonicity >= MIN_HARMONICITY_HIGH and midi_to_hz(held_midi) >= HIGH_HZ)
     )
     if (
         agreement < MIN_AGREEMENT
