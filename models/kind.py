@@ -22,7 +22,8 @@ from .tempo import TempoEstimate
 
 LOOP = "loop"
 ONE_SHOT = "one-shot"
-#: files at least this long are loops (whole-track excerpts) unless plainly one note (:func:`plainly_one_shot`) (s)
+#: files at least this long are loops (whole-track excerpts) unless plainly one note (:func:`plainly_one_shot`) or
+#: one sound that dies away (:func:`rings_out`) (s)
 ALWAYS_LOOP_SECONDS = tempo.EXCERPT_SECONDS
 #: an onset counts when its strength is at least this share of the file's strongest
 ONSET_THRESHOLD = 0.3
@@ -42,6 +43,10 @@ PLAIN_ATTACK = 4.0
 #: that) and before the end (where a note cut while it rings clicks) (dB, s)
 BEAT_LEVEL_DB = -20.0
 PLAIN_SKIP_SECONDS = 0.25
+#: a long file is one sound dying away when its loudest frame lies in this share of it from the start and its
+#: last third lies this many dB below its first
+RING_START = 0.02
+RING_DB = 10.0
 
 FEATURES = (
     "log2_seconds",
@@ -146,6 +151,18 @@ def loop_probability(features: np.ndarray) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
+def rings_out(onsets: Onsets) -> bool:
+    """True for one sound that dies away: its loudest frame in the first :data:`RING_START` of the file and its
+    last third :data:`RING_DB` quieter than its first (a low piano note of 30–40 s, its room's noise under the
+    tail). A track or an excerpt of one is loudest anywhere but at its very start, and keeps its level."""
+    energy = onsets.energy_db
+    if energy.size < 3:
+        return False
+    third = energy.size // 3
+    loudest_at = float(np.argmax(energy)) / energy.size
+    return loudest_at < RING_START and float(np.mean(energy[:third]) - np.mean(energy[-third:])) >= RING_DB
+
+
 def classify(onsets: Onsets, beat: TempoEstimate) -> tuple[str, float]:
     """``'loop'`` or ``'one-shot'``, and the probability of a loop.
 
@@ -157,7 +174,7 @@ def classify(onsets: Onsets, beat: TempoEstimate) -> tuple[str, float]:
         its tempo estimate (:func:`tempo.estimate_tempo`).
     """
     if onsets.duration_s >= ALWAYS_LOOP_SECONDS:
-        return LOOP, 1.0
+        return (ONE_SHOT, 0.0) if rings_out(onsets) else (LOOP, 1.0)
     if beat.bpm is None:
         return ONE_SHOT, 0.0
     p = loop_probability(kind_features(onsets, beat))

@@ -7,7 +7,7 @@ import pytest
 import scipy.signal
 import soxr
 
-from sampledex.models import descriptors, frontend, keys, onsets, pitch, tempo
+from sampledex.models import descriptors, frontend, keys, kind, onsets, pitch, tempo
 from sampledex.models.training import synth
 
 SR = descriptors.SAMPLE_RATE
@@ -353,6 +353,24 @@ def test_a_note_that_rings_for_35_seconds_is_a_one_shot_with_its_root():
     found = descriptors.describe(saw(33, 35.0, decay=0.15))
     assert found.kind == "one-shot" and found.bpm is None
     assert found.root_note == "A1"
+
+
+def test_a_long_note_that_pulses_as_it_dies_away_is_a_one_shot():
+    """A Rhodes' tremolo, or three piano strings beating, put attacks at level all along a 35 s note; it is
+    still one sound, loudest at its start and 10 dB and more quieter by its last third."""
+    y = saw(33, 35.0, decay=0.12)
+    t = np.arange(y.size) / SR
+    pulsing = synth.normalise((y * (1.0 - 0.5 * (0.5 + 0.5 * np.sin(2 * np.pi * 4.0 * t)))).astype(np.float32), 0.8)
+    strength = onsets.onset_strength(pulsing)
+    assert not kind.plainly_one_shot(strength)
+    found = descriptors.describe(pulsing, strength=strength)
+    assert found.kind == "one-shot" and found.root_note == "A1"
+
+
+def test_a_long_drum_loop_is_still_a_loop():
+    y = np.tile(drum_pattern(120, 4, BACKBEAT_8THS), 5)  # 40 s at level
+    found = descriptors.describe(y)
+    assert found.kind == "loop" and found.bpm == pytest.approx(120.0, rel=0.01)
 
 
 @pytest.mark.parametrize("midi", [21, 24, 28, 33])
