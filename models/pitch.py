@@ -26,7 +26,8 @@
 A sound is pitched when the frames that agree hold most of the loudness from the first of them on
 (:data:`MIN_AGREEMENT`), its partials are harmonic (:data:`MIN_HARMONICITY`; less is asked of a sound
 whose partials that carry the pitch are clearly periodic, as struck bars and plucked strings have
-partials off the harmonic series), the whole sound, noise included, repeats at its period
+partials off the harmonic series, and of a pitch above :data:`HIGH_HZ`, which has few partials to show), the
+whole sound, noise included, repeats at its period
 (:data:`MIN_PERIODICITY`; a snare's tonal head under its rattle does not pass), and it holds the pitch
 for long enough (:data:`MIN_HELD_SECONDS`) — not only as a short tail after a sweep that holds most of
 the energy, as a kick does (:data:`TAIL_SECONDS`, :data:`TAIL_SHARE`; the tail starts where the pitch
