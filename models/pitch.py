@@ -295,15 +295,20 @@ def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndar
     return freqs, np.where(amps >= floor, amps, 0.0)
 
 
-def stretched_series(stretch: float) -> np.ndarray:
-    """Where the partials of a stiff string lie, in units of its fundamental: ``n · sqrt(1 + B · n²)`` for
-    n = 1 … :data:`MAX_HARMONIC` and inharmonicity coefficient ``B`` (Fletcher 1964; 0: the harmonic series).
+def stretched_partial(n: np.ndarray, stretch: float) -> np.ndarray:
+    """Where partial ``n`` of a stiff string lies, in units of its fundamental: ``n · sqrt(1 + B · n²)`` for
+    inharmonicity coefficient ``B`` (Fletcher 1964; 0: the harmonic series, ``n`` itself).
+
+    Parameters
+    ----------
+    n : np.ndarray [shape=any]
+        partial numbers (1 = the fundamental).
 
     Returns
     -------
-    np.ndarray [shape=(MAX_HARMONIC,), dtype=float64]
+    np.ndarray [shape=n.shape, dtype=float64]
     """
-    n = np.arange(1, MAX_HARMONIC + 1, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
     return n * np.sqrt(1.0 + stretch * n**2)
 
 
@@ -314,9 +319,10 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
     -------
     (cand, score, valid) : np.ndarray [shape=(count, CANDIDATE_PEAKS * SUBHARMONICS)] each
     """
-    series = stretched_series(stretch)
     strongest = freqs[:, :CANDIDATE_PEAKS]
-    cand = (strongest[:, :, None] / series[:SUBHARMONICS]).reshape(freqs.shape[0], -1)
+    cand = (strongest[:, :, None] / stretched_partial(np.arange(1, SUBHARMONICS + 1), stretch)).reshape(
+        freqs.shape[0], -1
+    )
     valid = ((amps[:, :CANDIDATE_PEAKS, None] > 0) & np.ones(SUBHARMONICS, bool)).reshape(cand.shape)
     valid &= (cand >= FMIN) & (cand <= FMAX)
     cand = np.where(valid, cand, FMIN)
@@ -324,7 +330,7 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
     # the partial nearest each peak: n · sqrt(1 + B n²) = ratio is solved for n with ratio itself standing in
     # for n under the root (exact for B = 0; off by far less than one partial below MAX_HARMONIC)
     harmonic = np.maximum(np.rint(ratio / np.sqrt(1.0 + stretch * ratio**2)), 1.0)
-    partial = harmonic * np.sqrt(1.0 + stretch * harmonic**2)
+    partial = stretched_partial(harmonic, stretch)
     cents = np.abs(1200.0 * np.log2(ratio / partial))
     matched = (
         (harmonic <= MAX_HARMONIC)
