@@ -8,7 +8,7 @@ N      ?= 500
 # Chromium and its WebDriver, for the web page's browser tests and its screenshot
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small chromium chromium-driver
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo evaluate clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo train-kind evaluate clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -105,6 +105,11 @@ evaluate: setup
 # the tempo-level scorer (models/tempolevel.npz): renders its development loops (cached in data/tempolevel), trains, validates
 train-tempo: setup
 	$(BIN)/python -m sampledex.models.training.tempolevel
+
+# the loop-or-one-shot model (models/kind.py's WEIGHTS): renders development files, fits, validates, prints the weights
+train-kind: setup
+	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): fitting without recorded notes"
+	$(BIN)/python -m sampledex.models.training.kindfit $(TRAIN_LIBRARIES)
 
 clean:
 	rm -rf catalog demo-library bench-library

@@ -5,7 +5,8 @@ onset strength is periodic), is often exactly a whole number of bars long, and e
 into its own start. A one-shot has one attack (a few for a flam or a strum), then decays or holds, and
 ends quieter than it began — a ringing note, a pad, a riser or an impact alike. The facts are
 :data:`FEATURES`; their weights (:data:`WEIGHTS`) were fitted by logistic regression on development
-material (rendered with the training soundfonts and numpy synthesis, never on the benchmark).
+material (rendered with the training soundfonts and numpy synthesis, and recorded notes and hits of the
+development libraries; never on the benchmark) by ``python -m sampledex.models.training.kindfit``.
 
 A file whose later attacks are all weak (:func:`plainly_one_shot`) is a one-shot before any tempo is
 estimated. Known limit: a one-bar loop that holds a single chord under a soft melody looks like a
@@ -62,29 +63,38 @@ FEATURES = (
     "strong_onsets",
     "wrap_attack",
 )
-#: logistic-regression weights of :data:`FEATURES` and the intercept (fitted on 5,400 development files:
-#: 1–16-bar loops with and without drums, 30 s song excerpts, notes, chord stabs, drum hits, noise and FX)
+#: logistic-regression weights of :data:`FEATURES` and the intercept, printed by ``models/training/kindfit.py``
+#: (3,400 development files: 1–16-bar loops with and without drums, a third of them one bar, song excerpts, notes,
+#: chord stabs, drum hits, tonal and keyless FX, pads, recorded notes and hits; the files no rule decides)
 WEIGHTS: dict[str, float] = {
-    "log2_seconds": 1.062,
-    "log2_onsets": 0.112,
-    "onset_spread": -0.343,
-    "periodicity": 1.960,
-    "bar_exact": 1.501,
-    "end_level": -0.191,
-    "at_level_share": 0.932,
-    "loudest_position": 0.715,
-    "level_change": -0.693,
-    "later_attack": 1.724,
-    "strong_onsets": 1.144,
-    "wrap_attack": 0.198,
+    "log2_seconds": -0.119,
+    "log2_onsets": -0.109,
+    "onset_spread": 1.529,
+    "periodicity": 2.206,
+    "bar_exact": 1.902,
+    "end_level": 0.485,
+    "at_level_share": 1.815,
+    "loudest_position": -0.284,
+    "level_change": -1.312,
+    "later_attack": 3.174,
+    "strong_onsets": 0.031,
+    "wrap_attack": 0.452,
 }
-INTERCEPT = -12.31
+INTERCEPT = -14.18
+
+
+def body(onsets: Onsets) -> np.ndarray:
+    """The onset strength without the file's last :data:`END_SECONDS`: a sound cut off while it sounds ends in
+    a broadband click there, which is no attack (the frames past the end are padded)."""
+    return onsets.strength[: max(1, onsets.frames - int(round(END_SECONDS * onsets.fps)))]
 
 
 def later_attack(onsets: Onsets) -> float:
-    """The strongest onset after the first :data:`FIRST_ATTACK_SECONDS` (0 when there is none)."""
+    """The strongest onset after the first :data:`FIRST_ATTACK_SECONDS` and before the :func:`body` ends (0 when
+    there is none)."""
     skip = int(round(FIRST_ATTACK_SECONDS * onsets.fps)) + 1
-    return float(onsets.strength[skip:].max()) if onsets.frames > skip else 0.0
+    strength = body(onsets)
+    return float(strength[skip:].max()) if strength.size > skip else 0.0
 
 
 def plainly_one_shot(onsets: Onsets) -> bool:
@@ -104,7 +114,8 @@ def kind_features(onsets: Onsets, beat: TempoEstimate) -> np.ndarray:
 
     ``log2_seconds``: the length; ``log2_onsets``: log2(1 + onsets); ``onset_spread``: the share of the
     file between its first and last onset; ``periodicity``: the tempo's comb salience (0–1);
-    ``bar_exact``: 1 when the length is a whole number of bars at the tempo; ``end_level``: the level of
+    ``bar_exact``: 1 when the length is a whole number of bars at the tempo (onsets are counted in the
+    :func:`body`, without the end's click); ``end_level``: the level of
     the last :data:`END_SECONDS` against the loudest frame, in units of 60 dB (0 at level, −1 silent);
     ``at_level_share``: the share of frames within :data:`LEVEL_DB` of the loudest; ``loudest_position``:
     where the loudest frame lies (0 start, 1 end); ``level_change``: how far the mean level of the last
@@ -119,7 +130,7 @@ def kind_features(onsets: Onsets, beat: TempoEstimate) -> np.ndarray:
     np.ndarray [shape=(len(FEATURES),), dtype=float64]
     """
     frames = max(onsets.frames, 1)
-    found = peaks(onsets.strength, fps=onsets.fps, threshold=ONSET_THRESHOLD)
+    found = peaks(body(onsets), fps=onsets.fps, threshold=ONSET_THRESHOLD)
     spread = float(found[-1] - found[0]) / frames if found.size > 1 else 0.0
     tail = max(1, int(round(END_SECONDS * onsets.fps)))
     energy = onsets.energy_db

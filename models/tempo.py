@@ -13,7 +13,7 @@
    lines (:func:`harmony_changes`); and the onset pattern of one of its bars in the low, middle and
    high bands (:func:`bar_pattern`) — kick on one, snare on the backbeats, hats on the eighths mark the
    beat; a snare on every other "beat" marks a pulse twice too fast, one on every "and" a pulse twice
-   too slow. A small scorer (:func:`level_scores`: a linear term plus eight tanh units, weights in
+   too slow. A small scorer (:func:`level_scores`: a linear term plus 32 tanh units, weights in
    ``tempolevel.npz``, trained as a softmax over each file's candidates on development loops rendered
    with the training soundfonts and numpy synthesis — never on the benchmark) picks the beat; the
    softmax of its scores (at a temperature fitted with the weights, so that it matches accuracy on

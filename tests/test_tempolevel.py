@@ -101,6 +101,20 @@ def test_training_learns_which_candidate_is_right_and_calibrates_its_confidence(
     assert tempolevel.report(trained, held_out, log=lambda _: None) == pytest.approx(right.mean())
 
 
+def test_flat_weights_make_every_tempo_band_count_alike_within_each_kind_of_file():
+    # drum loops crowd round 120 BPM, tonal ones are spread evenly, one drum loop is slow
+    truths = [("loop, drums (rock)", t) for t in [125.0] * 30 + [95.0] * 9 + [62.0]]
+    truths += [("loop, tonal (no drums)", t) for t in np.linspace(60.0, 179.0, 24)]
+    found = [tempolevel.Example(str(i), c, t, None) for i, (c, t) in enumerate(truths)]
+    weight = tempolevel.flat_weights(found)
+    assert weight.mean() == pytest.approx(1.0)
+    drums = weight[:40]
+    # each band the drum loops occupy carries the same total weight, so the lone slow loop weighs as much as
+    # the thirty at 125 BPM together
+    assert drums[39] == pytest.approx(drums[:30].sum()) == pytest.approx(drums[30:39].sum())
+    assert np.allclose(weight[40:], weight[40])  # already even: left alone
+
+
 def test_saved_weights_are_the_ones_estimate_tempo_uses(tmp_path, monkeypatch):
     trained = tempolevel.train(_synthetic(50, 2), epochs=2)
     trained["temperature"] = np.array(1.5)

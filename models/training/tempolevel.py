@@ -103,6 +103,8 @@ BAR_CHOICES = ((1, 2, 4, 8, 16), (0.2, 0.3, 0.3, 0.15, 0.05))
 MAX_LOOP_SECONDS = 40.0
 #: the softmax temperatures tried for the confidence
 TEMPERATURES = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+#: tempo bands (BPM) over which :func:`flat_weights` evens the material out
+FLAT_EDGES = np.arange(60.0, 181.0, 15.0)
 
 
 @dataclass
@@ -352,11 +354,13 @@ def _style_name(style: str | tuple | None) -> str:
     return "no drums" if style is None else style if isinstance(style, str) else "random pattern"
 
 
-def make_loop(rng: np.random.Generator, renderers: list) -> tuple[np.ndarray, float, str]:
-    """A development loop: (mono signal at :data:`SR`, the tempo it is written at, its category)."""
+def make_loop(rng: np.random.Generator, renderers: list, *, bars: int | None = None) -> tuple[np.ndarray, float, str]:
+    """A development loop: (mono signal at :data:`SR`, the tempo it is written at, its category); ``bars``
+    (drawn from :data:`BAR_CHOICES` if None) is halved while the loop would last over :data:`MAX_LOOP_SECONDS`."""
     mix = str(rng.choice(LOOP_MIXES))
     style, bpm = _style_and_tempo(mix, rng)
-    bars = int(rng.choice(BAR_CHOICES[0], p=BAR_CHOICES[1]))
+    if bars is None:
+        bars = int(rng.choice(BAR_CHOICES[0], p=BAR_CHOICES[1]))
     while bars > 1 and bars * 240.0 / bpm > MAX_LOOP_SECONDS:
         bars //= 2
     arrangement = _arrangement(bpm, bars, mix, style, rng, renderers)
@@ -460,6 +464,26 @@ def _load(path: Path, made_by: str) -> list[Example] | None:
 # ---------------------------------------------------------------------------------------------- scorer
 
 
+def flat_weights(found: list[Example]) -> np.ndarray:
+    """A weight per file that makes the written tempi of each kind of file (drums, tonal, both, excerpts)
+    equally common across :data:`FLAT_EDGES` (60–180 BPM in 15 BPM bands; tempi outside count in the
+    nearest band), mean 1.
+
+    The material writes each drum style at the tempi it is played at, so slow loops are rarer there than
+    120 BPM ones; unweighted, the scorer would learn that rarity as a prior and call slow loops double
+    time. A user's library is not the material's mix: the loops asked about span 60–180 BPM.
+    """
+    truth = np.array([e.truth for e in found])
+    mix = np.array([e.category.split(" (")[0] for e in found])
+    band = np.clip(np.digitize(truth, FLAT_EDGES) - 1, 0, FLAT_EDGES.size - 2)
+    weight = np.ones(len(found))
+    for kind in set(mix.tolist()):
+        chosen = mix == kind
+        share = np.bincount(band[chosen], minlength=FLAT_EDGES.size - 1) / np.count_nonzero(chosen)
+        weight[chosen] = 1.0 / ((FLAT_EDGES.size - 1) * share[band[chosen]])
+    return weight / weight.mean() if weight.size else weight
+
+
 def train(
     found: list[Example],
     *,
@@ -469,7 +493,8 @@ def train(
     batch: int = 32,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Fit the scorer: maximise, per file, the softmax probability of its right candidates.
+    """Fit the scorer: maximise, per file, the softmax probability of its right candidates, each file
+    weighted by :func:`flat_weights`.
 
     Files are padded to the most candidates any has (padding scores −∞) and taken ``batch`` at a time.
     Files without a right candidate teach nothing and are left out. Returns the weights as
@@ -478,7 +503,9 @@ def train(
     import torch
 
     torch.manual_seed(seed)
-    shown = [(x, right) for _, x, right in (e.shown() for e in found) if right.any()]
+    reachable = [i for i, e in enumerate(found) if e.shown()[2].any()]
+    shown = [found[i].shown()[1:] for i in reachable]
+    weight = torch.from_numpy(flat_weights(found)[reachable].astype(np.float32))
     width, most = len(tempo.FEATURES), max(right.size for _, right in shown)
     x = torch.zeros(len(shown), most, width)
     right = torch.zeros(len(shown), most, dtype=torch.bool)
@@ -501,7 +528,7 @@ def train(
             score = score.masked_fill(~present[idx], -torch.inf)
             loss = torch.logsumexp(score, 1) - torch.logsumexp(score.masked_fill(~right[idx], -torch.inf), 1)
             optimiser.zero_grad()
-            loss.mean().backward()
+            ((loss * weight[idx]).sum() / weight[idx].sum()).backward()
             optimiser.step()
     return {
         "linear": linear.weight.detach().numpy()[0].astype(np.float64),
@@ -549,9 +576,11 @@ def report(weights: dict, found: list[Example], *, log=print) -> float:
     chosen, right, margins = decisions(weights, found)
     acc2 = np.array([tempo_hits(float(c), e.truth)[1] for c, e in zip(chosen, found)])
     reachable = np.array([e.shown()[2].any() for e in found])
+    flat = flat_weights(found)
     log(
         f"  {len(found)} files: Acc1 {right.mean():.3f}, Acc2 {acc2.mean():.3f}, "
-        f"right tempo among those shown {reachable.mean():.3f}"
+        f"right tempo among those shown {reachable.mean():.3f}; with tempi evened out (flat_weights) "
+        f"Acc1 {np.average(right, weights=flat):.3f}, Acc2 {np.average(acc2, weights=flat):.3f}"
     )
     groups: dict[str, list[int]] = {}
     for i, e in enumerate(found):
