@@ -104,18 +104,18 @@ def plainly_one_shot(onsets: Onsets) -> bool:
     not be estimated. Whatever the length, too: a piano's low notes ring for 30 s and more in a multisample
     library, and are still one note."""
     start = int(round(PLAIN_SKIP_SECONDS * onsets.fps)) + 1
-    stop = onsets.frames - int(round(END_SECONDS * onsets.fps))
-    at_level = onsets.energy_db[start:stop] > BEAT_LEVEL_DB
-    return not bool(np.any(onsets.strength[start:stop][at_level] >= PLAIN_ATTACK))
+    strength = body(onsets)
+    at_level = onsets.energy_db[start : strength.size] > BEAT_LEVEL_DB
+    return not bool(np.any(strength[start:][at_level] >= PLAIN_ATTACK))
 
 
 def kind_features(onsets: Onsets, beat: TempoEstimate) -> np.ndarray:
     """The facts :func:`classify` weighs, in the order of :data:`FEATURES`.
 
-    ``log2_seconds``: the length; ``log2_onsets``: log2(1 + onsets); ``onset_spread``: the share of the
-    file between its first and last onset; ``periodicity``: the tempo's comb salience (0–1);
-    ``bar_exact``: 1 when the length is a whole number of bars at the tempo (onsets are counted in the
-    :func:`body`, without the end's click); ``end_level``: the level of
+    ``log2_seconds``: the length; ``log2_onsets``: log2(1 + onsets, counted in the :func:`body`, without
+    the end's click); ``onset_spread``: the share of the file between its first and last onset;
+    ``periodicity``: the tempo's comb salience (0–1); ``bar_exact``: 1 when the length is a whole number of
+    bars at the tempo; ``end_level``: the level of
     the last :data:`END_SECONDS` against the loudest frame, in units of 60 dB (0 at level, −1 silent);
     ``at_level_share``: the share of frames within :data:`LEVEL_DB` of the loudest; ``loudest_position``:
     where the loudest frame lies (0 start, 1 end); ``level_change``: how far the mean level of the last

@@ -244,6 +244,20 @@ def test_a_riser_is_a_one_shot():
     assert descriptors.describe(y).kind == "one-shot"
 
 
+def test_a_steady_chord_cut_off_is_a_one_shot_and_its_end_click_no_beat():
+    """A held chord cut after a second ends in a broadband click (the frames past the end are padded): the
+    strongest onset of the file, and no attack."""
+    rng = np.random.default_rng(0)
+    t = np.arange(SR) / SR
+    y = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 261.63, 329.63)) / 6 + 0.01 * rng.standard_normal(t.size)
+    strength = onsets.onset_strength(y.astype(np.float32))
+    end = strength.frames - kind.body(strength).size
+    assert end == round(kind.END_SECONDS * strength.fps)
+    assert int(np.argmax(strength.strength)) >= strength.frames - end  # the click is where the body leaves off
+    assert kind.later_attack(strength) < 0.5 * float(strength.strength.max())
+    assert descriptors.describe(y.astype(np.float32)).kind == "one-shot"
+
+
 def test_silence_has_no_descriptors():
     assert descriptors.describe(np.zeros(SR, dtype=np.float32)) == descriptors.Descriptors()
     assert descriptors.describe(np.zeros(0, dtype=np.float32)) == descriptors.Descriptors()
