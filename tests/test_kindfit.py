@@ -53,3 +53,11 @@ def test_material_labels_each_category_and_describes_it_as_inference_does(small)
 def test_the_shipped_weights_call_most_of_the_material_right(small):
     weights = np.array([kind.WEIGHTS[name] for name in kind.FEATURES])
     assert kindfit.accuracy(small, weights, kind.INTERCEPT, log=lambda *_: None) >= 0.85
+
+
+def test_a_missing_library_is_one_line_and_exit_1_before_anything_renders(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        kindfit.main(["--library", str(tmp_path / "nowhere"), "--files", "1"])
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: sample library") and "not a folder" in err

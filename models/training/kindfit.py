@@ -20,6 +20,7 @@ fitted weights on another seed's, and prints the fitted weights; nothing is writ
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -185,6 +186,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--library", type=Path, action="append", default=[], help="a folder of recorded notes and hits")
     parser.add_argument("--real", type=int, default=400, help="library files drawn per set")
     args = parser.parse_args(argv)
+    try:  # a wrong folder fails now, not after minutes of rendering
+        for folder in args.library:
+            sampler.audio_files(folder)
+    except sampler.LibraryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
     t0 = time.perf_counter()
     training = material(args.seed, args.files, libraries=args.library, real=args.real)
     validation = material(args.val_seed, args.val_files, libraries=args.library, real=args.real // 2)
@@ -193,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     x = np.array([f for f, _ in modelled])
     y = np.array([float(loop) for _, loop in modelled])
     weights, intercept = fit(x, y)
-    shipped = np.array([kind.WEIGHTS.get(name, 0.0) for name in kind.FEATURES])
+    shipped = np.array([kind.WEIGHTS[name] for name in kind.FEATURES])
     for label, (w, b) in {"shipped": (shipped, kind.INTERCEPT), "fitted": (weights, intercept)}.items():
         print(f"{label} weights, validation files:")
         accuracy(validation, w, b)
