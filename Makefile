@@ -109,7 +109,7 @@ train-tempo: setup
 # the loop-or-one-shot model (models/kind.py's WEIGHTS): renders development files, fits, validates, prints the weights
 train-kind: setup
 	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): fitting without recorded notes"
-	$(BIN)/python -m sampledex.models.training.kindfit $(TRAIN_LIBRARIES)
+	$(BIN)/python -m sampledex.models.training.kindfit $(TRAIN_LIBRARIES) $(subst --library,--val-library,$(VALIDATION_LIBRARIES))
 
 clean:
 	rm -rf catalog demo-library bench-library

@@ -26,7 +26,7 @@ ONE_SHOT = "one-shot"
 #: files at least this long are loops (whole-track excerpts) unless plainly one note (:func:`plainly_one_shot`) or
 #: one sound that dies away (:func:`rings_out`) (s)
 ALWAYS_LOOP_SECONDS = tempo.EXCERPT_SECONDS
-#: an onset counts when its strength is at least this share of the file's strongest
+#: an onset counts when its strength is at least this share of the strongest in the file's :func:`body`
 ONSET_THRESHOLD = 0.3
 #: the end of the file whose level is measured (s)
 END_SECONDS = 0.1
@@ -64,23 +64,23 @@ FEATURES = (
     "wrap_attack",
 )
 #: logistic-regression weights of :data:`FEATURES` and the intercept, printed by ``models/training/kindfit.py``
-#: (3,400 development files: 1–16-bar loops with and without drums, a third of them one bar, song excerpts, notes,
+#: (3,400 development files: 1–16-bar loops with and without drums, half of them one bar, song excerpts, notes,
 #: chord stabs, drum hits, tonal and keyless FX, pads, recorded notes and hits; the files no rule decides)
 WEIGHTS: dict[str, float] = {
-    "log2_seconds": -0.119,
-    "log2_onsets": -0.109,
-    "onset_spread": 1.529,
-    "periodicity": 2.206,
-    "bar_exact": 1.902,
-    "end_level": 0.485,
-    "at_level_share": 1.815,
-    "loudest_position": -0.284,
-    "level_change": -1.312,
-    "later_attack": 3.174,
-    "strong_onsets": 0.031,
+    "log2_seconds": -0.146,
+    "log2_onsets": -0.093,
+    "onset_spread": 1.449,
+    "periodicity": 2.262,
+    "bar_exact": 1.864,
+    "end_level": 0.563,
+    "at_level_share": 1.876,
+    "loudest_position": -0.271,
+    "level_change": -1.298,
+    "later_attack": 3.160,
+    "strong_onsets": 0.042,
     "wrap_attack": 0.452,
 }
-INTERCEPT = -14.18
+INTERCEPT = -14.12
 
 
 def body(onsets: Onsets) -> np.ndarray:
@@ -120,7 +120,8 @@ def kind_features(onsets: Onsets, beat: TempoEstimate) -> np.ndarray:
     ``at_level_share``: the share of frames within :data:`LEVEL_DB` of the loudest; ``loudest_position``:
     where the loudest frame lies (0 start, 1 end); ``level_change``: how far the mean level of the last
     third lies from that of the first, either way, in units of 60 dB (a decay or a riser; ~0 for a loop);
-    ``later_attack``: log2(1 + the strongest onset after the first :data:`FIRST_ATTACK_SECONDS`);
+    ``later_attack``: log2(1 + :func:`later_attack`: the strongest onset of the body after the first
+    :data:`FIRST_ATTACK_SECONDS`);
     ``strong_onsets``: log2(1 + the onsets there at least :data:`STRONG_ONSET` strong); ``wrap_attack``:
     log2 of the attack at the start (measured from the end, as the file wraps) over the later one
     (a one-shot that ends in silence starts with by far its strongest attack; a seamless loop does not).

@@ -33,7 +33,7 @@ FEATURES_VERSION = "f9"  # f2: truncated files named; f3: declared key, tempo an
 # scorer retrained on more features and material, and struck and plucked notes given a root; f7: no key for
 # unpitched one-shots the key model is unsure of; f8: roots of stiff strings (piano bass) and of high notes over
 # room rumble, long notes kept as one-shots, and no key for a drum loop the key model is unsure of; f9: the
-# loop-or-one-shot model refitted (one-bar loops), the tempo-level scorer trained with tempi evened out and shuffles
+# loop-or-one-shot model refitted (one-bar loops), the tempo-level scorer trained with tempi evened out
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)

@@ -34,25 +34,27 @@ def small(tmp_path_factory):
     folder = tmp_path_factory.mktemp("library")
     for name, midi in (("C4", 60), ("G2", 43)):
         sf.write(folder / f"piano_{name}.wav", synth.single_note(midi, duration=1.5, sr=44100), 44100)
-    return kindfit.material(5, 40, libraries=[folder], real=2, log=lambda *_: None)
+    return folder, kindfit.material(5, 40, libraries=[folder], real=2, log=lambda *_: None)
 
 
 def test_material_labels_each_category_and_describes_it_as_inference_does(small):
-    categories = {category for category, *_ in small}
-    assert {"real, " + small[-1][0].split(", ")[1]} <= categories and len(categories) >= 6
-    for category, features, loop, ruled in small:
-        assert loop == (category in kindfit.LOOPS)
+    folder, found = small
+    categories = [category for category, *_ in found]
+    assert categories.count(f"real, {folder.name}") == 2 and len(set(categories)) >= 6
+    loops = {"loop", "loop, one bar", "loop, key model's", "excerpt"}
+    for category, features, loop, ruled in found:
+        assert loop == (category in loops)
         if ruled is None:
             assert features is not None and features.shape == (len(kind.FEATURES),) and np.isfinite(features).all()
         else:  # a rule decided before the model
             assert features is None and ruled in (kind.LOOP, kind.ONE_SHOT)
     # the recorded notes are one-shots, and a plain note is decided by the rule
-    assert [ruled for category, _, _, ruled in small if category.startswith("real")] == [kind.ONE_SHOT] * 2
+    assert [ruled for category, _, _, ruled in found if category.startswith("real")] == [kind.ONE_SHOT] * 2
 
 
 def test_the_shipped_weights_call_most_of_the_material_right(small):
     weights = np.array([kind.WEIGHTS[name] for name in kind.FEATURES])
-    assert kindfit.accuracy(small, weights, kind.INTERCEPT, log=lambda *_: None) >= 0.85
+    assert kindfit.accuracy(small[1], weights, kind.INTERCEPT, log=lambda *_: None) >= 0.85
 
 
 def test_a_missing_library_is_one_line_and_exit_1_before_anything_renders(tmp_path, capsys):
@@ -61,3 +63,10 @@ def test_a_missing_library_is_one_line_and_exit_1_before_anything_renders(tmp_pa
     assert stopped.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: sample library") and "not a folder" in err
+
+
+def test_nothing_left_to_fit_is_one_line_and_exit_1(capsys):
+    with pytest.raises(SystemExit) as stopped:  # no training file at all
+        kindfit.main(["--files", "0", "--val-files", "0"])
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.startswith("error: the rules decide every training file")

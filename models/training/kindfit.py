@@ -5,13 +5,14 @@ development files ──► onset strength ──► the rules that decide befor
     no tempo, :data:`kind.ALWAYS_LOOP_SECONDS`) ──► the files they leave ──► features ──► L2-regularised
     logistic regression (Newton's method) ──► weights, printed for ``models/kind.py``
 
-The material is the project's own: loops (:func:`tempolevel.make_loop`, one bar a third of the time,
-since the shortest loops are the ones a one-shot resembles; :func:`datagen.tonal_loop`) and excerpts
-(:func:`tempolevel.make_song`) as loops; single notes of every General MIDI instrument, chord stabs, drum
-hits, tonal and keyless FX and pads (:mod:`electronic`) as one-shots, rendered with the training soundfonts
-and numpy synthesis; and real recorded notes and hits from the ``--library`` folders (the development
-libraries, ``make libraries``). Nothing here uses the evaluation soundfont or ``make bench-descriptors``'
-generator.
+The material is the project's own: loops (:func:`tempolevel.make_loop`, a third of them drawn one bar
+long besides the one bar in five of its own mix, since the shortest loops are the ones a one-shot
+resembles; :func:`datagen.tonal_loop`) and excerpts (:func:`tempolevel.make_song`) as loops; single notes
+of every General MIDI instrument, chord stabs, drum hits, tonal and keyless FX and pads (:mod:`electronic`)
+as one-shots, rendered with the training soundfonts and numpy synthesis; and real recorded notes and hits,
+from the ``--library`` folders for fitting and the ``--val-library`` folders for validation (the
+development libraries' two halves, ``make libraries``). Nothing here uses the evaluation soundfont or
+``make bench-descriptors``' generator.
 
 ``python -m sampledex.models.training.kindfit`` fits on one seed's files, reports the shipped and the
 fitted weights on another seed's, and prints the fitted weights; nothing is written.
@@ -183,20 +184,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--val-files", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--val-seed", type=int, default=12)
-    parser.add_argument("--library", type=Path, action="append", default=[], help="a folder of recorded notes and hits")
+    parser.add_argument("--library", type=Path, action="append", default=[], help="recorded notes and hits to fit on")
+    parser.add_argument(
+        "--val-library", type=Path, action="append", default=[], help="recorded notes and hits to validate on"
+    )
     parser.add_argument("--real", type=int, default=400, help="library files drawn per set")
     args = parser.parse_args(argv)
     try:  # a wrong folder fails now, not after minutes of rendering
-        for folder in args.library:
+        for folder in args.library + args.val_library:
             sampler.audio_files(folder)
     except sampler.LibraryError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     t0 = time.perf_counter()
     training = material(args.seed, args.files, libraries=args.library, real=args.real)
-    validation = material(args.val_seed, args.val_files, libraries=args.library, real=args.real // 2)
+    validation = material(args.val_seed, args.val_files, libraries=args.val_library, real=args.real // 2)
     print(f"material: {len(training)} and {len(validation)} files ({time.perf_counter() - t0:.0f} s)")
     modelled = [(f, loop) for _, f, loop, ruled in training if ruled is None]
+    if not modelled:
+        print("error: the rules decide every training file: nothing is left to fit (more --files)", file=sys.stderr)
+        raise SystemExit(1)
     x = np.array([f for f, _ in modelled])
     y = np.array([float(loop) for _, loop in modelled])
     weights, intercept = fit(x, y)

@@ -465,9 +465,10 @@ def _load(path: Path, made_by: str) -> list[Example] | None:
 
 
 def flat_weights(found: list[Example]) -> np.ndarray:
-    """A weight per file that makes the written tempi of each kind of file (drums, tonal, both, excerpts)
-    equally common across :data:`FLAT_EDGES` (60–180 BPM in 15 BPM bands; tempi outside count in the
-    nearest band), mean 1.
+    """A weight per file that makes the written tempi of each kind of file (loops of drums, of tonal parts
+    or of both; excerpts with and without drums) equally common across :data:`FLAT_EDGES` (60–180 BPM in
+    15 BPM bands; tempi outside count in the nearest band), mean 1. Taken over all the files rendered;
+    :func:`train` then leaves out the few without a right candidate.
 
     The material writes each drum style at the tempi it is played at, so slow loops are rarer there than
     120 BPM ones; unweighted, the scorer would learn that rarity as a prior and call slow loops double
