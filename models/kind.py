@@ -175,6 +175,17 @@ def rings_out(onsets: Onsets) -> bool:
     return loudest_at < RING_START and float(np.mean(energy[:third]) - np.mean(energy[-third:])) >= RING_DB
 
 
+def decided_by_rule(onsets: Onsets, beat: TempoEstimate) -> str | None:
+    """The kind where a rule decides before the model, else None: a file of :data:`ALWAYS_LOOP_SECONDS` or more
+    is a loop unless it :func:`rings_out`; a file without a tempo is a one-shot. (:func:`plainly_one_shot` comes
+    before these, and before the tempo is estimated.)"""
+    if onsets.duration_s >= ALWAYS_LOOP_SECONDS:
+        return ONE_SHOT if rings_out(onsets) else LOOP
+    if beat.bpm is None:
+        return ONE_SHOT
+    return None
+
+
 def classify(onsets: Onsets, beat: TempoEstimate) -> tuple[str, float]:
     """``'loop'`` or ``'one-shot'``, and the probability of a loop.
 
@@ -185,9 +196,8 @@ def classify(onsets: Onsets, beat: TempoEstimate) -> tuple[str, float]:
     beat : TempoEstimate
         its tempo estimate (:func:`tempo.estimate_tempo`).
     """
-    if onsets.duration_s >= ALWAYS_LOOP_SECONDS:
-        return (ONE_SHOT, 0.0) if rings_out(onsets) else (LOOP, 1.0)
-    if beat.bpm is None:
-        return ONE_SHOT, 0.0
+    ruled = decided_by_rule(onsets, beat)
+    if ruled is not None:
+        return ruled, float(ruled == LOOP)
     p = loop_probability(kind_features(onsets, beat))
     return (LOOP if p >= 0.5 else ONE_SHOT), p

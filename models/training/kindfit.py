@@ -138,9 +138,8 @@ def describe(y: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     if kind.plainly_one_shot(strength):
         return None, kind.ONE_SHOT
     beat = tempo.estimate_tempo(strength)
-    if strength.duration_s >= kind.ALWAYS_LOOP_SECONDS or beat.bpm is None:
-        return None, kind.classify(strength, beat)[0]
-    return kind.kind_features(strength, beat), None
+    ruled = kind.decided_by_rule(strength, beat)
+    return (None, ruled) if ruled is not None else (kind.kind_features(strength, beat), None)
 
 
 def fit(x: np.ndarray, y: np.ndarray, *, penalty: float = PENALTY, steps: int = 50) -> tuple[np.ndarray, float]:
