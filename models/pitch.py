@@ -101,7 +101,10 @@ STRETCH_COST = 0.05
 #: a peak below this share of a candidate f0 counts BELOW_WEIGHT as much against it: no partial of the note can
 #: lie there, and in a recorded high note what does is the room and the instrument's body (a piano's soundboard
 #: thumps at 100–250 Hz under a 2.5 kHz note). Not 0: a candidate an octave or more above the note would then
-#: leave its real fundamental (at 1/2) counted but the peaks below it free, and struck bars' knocks would pass
+#: leave its real fundamental (at 1/2) counted but the peaks below it free, and struck bars' knocks would pass.
+#: For a candidate above DOMINANCE_HZ the weight falls further, as (DOMINANCE_HZ / f0)²: up there the salience
+#: weighting lifts a low peak against the note's by that same square, and the body's and the room's noise
+#: under a top-octave note, so lifted, would outweigh the one or two partials it has below PEAK_FMAX
 BELOW_RATIO = 0.45
 BELOW_WEIGHT = 0.25
 #: weight of the missing-harmonic share against the explained amplitude share
@@ -120,7 +123,7 @@ MIN_AGREEMENT = 0.5
 MIN_HARMONICITY = 0.6
 #: ... or at least MIN_HARMONICITY_HIGH for a pitch of HIGH_HZ or more: up there at most five partials lie below
 #: PEAK_FMAX, and the body's and the room's noise below the note weighs more in the score (a piano's top octave
-#: scores 0.4–0.6); the drums and noise that pass the other tests seldom hold a pitch that high (Hz)
+#: scores 0.2–0.9); the drums and noise that pass the other tests seldom hold a pitch that high (Hz)
 MIN_HARMONICITY_HIGH = 0.5
 HIGH_HZ = 1000.0
 #: ... or at least MIN_HARMONICITY_PERIODIC when the partials that carry the pitch (salience-weighted) repeat at
@@ -338,7 +341,8 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
         & (np.abs(ratio - partial) <= MATCH_SHARE)
         & (amps[:, None, :] > 0)
     )
-    counted = amps[:, None, :] * np.where(ratio < BELOW_RATIO, BELOW_WEIGHT, 1.0)
+    below = BELOW_WEIGHT * np.minimum(1.0, (DOMINANCE_HZ / cand) ** 2)
+    counted = amps[:, None, :] * np.where(ratio < BELOW_RATIO, below[:, :, None], 1.0)
     explained = (matched * amps[:, None, :]).sum(axis=2) / np.maximum(counted.sum(axis=2), 1e-12)
     # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one.
     # Faint peaks explain amplitude but are no evidence of a harmonic: noise or a low rumble (which the
