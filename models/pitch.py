@@ -102,9 +102,7 @@ STRETCH_COST = 0.05
 #: lie there, and in a recorded high note what does is the room and the instrument's body (a piano's soundboard
 #: thumps at 100–250 Hz under a 2.5 kHz note). Not 0: a candidate an octave or more above the note would then
 #: leave its real fundamental (at 1/2) counted but the peaks below it free, and struck bars' knocks would pass.
-#: For a candidate above DOMINANCE_HZ the weight falls further, as (DOMINANCE_HZ / f0)²: up there the salience
-#: weighting lifts a low peak against the note's by that same square, and the body's and the room's noise
-#: under a top-octave note, so lifted, would outweigh the one or two partials it has below PEAK_FMAX
+#: Above DOMINANCE_HZ it falls further (:func:`far_below_fade`)
 BELOW_RATIO = 0.45
 BELOW_WEIGHT = 0.25
 #: weight of the missing-harmonic share against the explained amplitude share
@@ -315,6 +313,24 @@ def stretched_partial(n: np.ndarray, stretch: float) -> np.ndarray:
     return n * np.sqrt(1.0 + stretch * n**2)
 
 
+def far_below_fade(f0: np.ndarray) -> np.ndarray:
+    """How much of its amplitude a peak far below a note (under :data:`BELOW_RATIO` × ``f0``) keeps, beyond
+    :data:`BELOW_WEIGHT`: 1 up to :data:`DOMINANCE_HZ`, then (DOMINANCE_HZ / f0)², undoing the lift that the
+    salience weighting gives it against the note. Up there a note has one or two partials below
+    :data:`PEAK_FMAX`, and what lies far below it is its body's and the room's noise.
+
+    Parameters
+    ----------
+    f0 : np.ndarray [shape=any]
+        candidate fundamentals (Hz, > 0).
+
+    Returns
+    -------
+    np.ndarray [shape=f0.shape, dtype=float64]
+    """
+    return np.minimum(1.0, (DOMINANCE_HZ / np.asarray(f0, dtype=np.float64)) ** 2)
+
+
 def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate fundamentals of each frame and their scores under one inharmonicity coefficient.
 
@@ -341,7 +357,7 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
         & (np.abs(ratio - partial) <= MATCH_SHARE)
         & (amps[:, None, :] > 0)
     )
-    below = BELOW_WEIGHT * np.minimum(1.0, (DOMINANCE_HZ / cand) ** 2)
+    below = BELOW_WEIGHT * far_below_fade(cand)
     counted = amps[:, None, :] * np.where(ratio < BELOW_RATIO, below[:, :, None], 1.0)
     explained = (matched * amps[:, None, :]).sum(axis=2) / np.maximum(counted.sum(axis=2), 1e-12)
     # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one.
@@ -417,11 +433,14 @@ def refine_f0(spectra: np.ndarray, f0: np.ndarray, *, sr: int) -> tuple[np.ndarr
         f0 in Hz (the input where no peak is found); the normalised autocorrelation at that lag (1 for a
         perfectly periodic frame, near 0 for noise) of the weighted spectrum (``heard``: how periodic the
         partials that carry the pitch are) and of the unweighted one (``whole``: how periodic the whole
-        sound is, a drum's rattle or a noise band included).
+        sound is, a drum's rattle or a noise band included; what lies far below a note above 2 kHz counts as
+        little as in its harmonic score, :func:`far_below_fade`).
     """
     power = np.abs(spectra) ** 2
     weighted = power * salience(spectra.shape[1], sr) ** 2
-    r = scipy.fft.irfft(np.concatenate([weighted, power]), n=FFT_LENGTH, axis=1)[:, : FRAME_LENGTH // 2]
+    far_below = np.arange(spectra.shape[1]) * sr / FFT_LENGTH < BELOW_RATIO * f0[:, None]
+    whole_power = power * np.where(far_below, far_below_fade(np.maximum(f0, 1.0))[:, None] ** 2, 1.0)
+    r = scipy.fft.irfft(np.concatenate([weighted, whole_power]), n=FFT_LENGTH, axis=1)[:, : FRAME_LENGTH // 2]
     r = r / np.maximum(r[:, :1], 1e-20) / np.maximum(_window_autocorrelation(FRAME_LENGTH)[: FRAME_LENGTH // 2], 1e-3)
     r, r_whole = r[: len(f0)], r[len(f0) :]
     exact, heard, whole = f0.astype(np.float64).copy(), np.zeros(f0.shape), np.zeros(f0.shape)
