@@ -9,7 +9,8 @@
    within :data:`SPREAD_CENTS` of a stronger one counted as part of it (one partial smeared by
    ensemble detuning, beating or a fast decay); each peak divided by 1–6 is a candidate fundamental,
    scored by how much of the peaks' amplitude its series of partials explains (harmonic, or stretched as a
-   piano string's, :data:`STRETCHES`; peaks far below the candidate count less, :data:`BELOW_RATIO`), less
+   piano string's, :data:`STRETCHES`; peaks far below the candidate count less, :data:`BELOW_RATIO`, and
+   less still below a note above 2 kHz, :func:`far_below_fade`), less
    the share of its harmonics (up to the highest one it explains) that are missing (only a peak within
    :data:`PRESENT_DB` of the strongest is evidence of a harmonic). Octave errors are what this guards
    against: half the true f0 explains every peak too but misses every other harmonic; twice the true f0
