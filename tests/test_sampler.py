@@ -222,3 +222,6 @@ def test_realnotes_compares_each_named_note_with_the_root_the_pipeline_gives(lib
     assert len(every) == 20  # 18 layered notes, the misnamed E3, the release noise named C3; not the kit
     assert (one_shot, same_class, with_octave, no_root) == (20, 18, 0, 1)
     assert "| all | 20 | 1.000 | 0.900 | 0.000 | 0.050 |" in realnotes.table("keys", rows)
+    # the release noise left out by name, as a library's release samples are
+    kept = [r for group in realnotes.measure(library, match="piano_[A-G]*").values() for r in group]
+    assert len(kept) == 19 and sum(r[3] for r in kept) == 0

@@ -1,6 +1,7 @@
 """Root notes of real recorded single notes: how the pitch estimator does on multisample libraries.
 
     python -m sampledex.pipeline.tools.realnotes data/libraries/train/headroom-piano data/libraries/validation/jrhodes3d
+    python -m sampledex.pipeline.tools.realnotes --match 'mcg_*' SNAPSHOT/Samples   # key samples, not releases
 
 Each file whose name states its note (:func:`sampler.note_from_name`) is analysed as ``sampledex index`` would
 analyse it (kind, then the root of a one-shot) and compared with its name: pitch class, pitch class and octave,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from fnmatch import fnmatch
 from pathlib import Path
 
 from sampledex.models import descriptors, pitch
@@ -20,11 +22,15 @@ from sampledex.models.training import sampler
 from sampledex.pipeline import decode
 
 
-def measure(folder: str | Path) -> dict[int, list[tuple[bool, bool, bool, bool]]]:
+def measure(folder: str | Path, *, match: str = "*") -> dict[int, list[tuple[bool, bool, bool, bool]]]:
     """By octave of the named note: (one-shot, pitch class right, octave right too, no root) per file, each file
-    decoded whole, as ``index`` decodes it (a note cut short could be taken for a loop that many bars long)."""
+    decoded whole, as ``index`` decodes it (a note cut short could be taken for a loop that many bars long).
+    Only files whose name matches the shell pattern ``match`` are measured (a library's release or pedal
+    samples carry note names too)."""
     rows: dict[int, list[tuple[bool, bool, bool, bool]]] = defaultdict(list)
     for path in sampler.audio_files(folder):
+        if not fnmatch(path.name, match):
+            continue
         named = sampler.note_from_name(path.stem)
         if named is None or sampler.drum_piece(path.relative_to(folder)) is not None:
             continue
@@ -54,9 +60,10 @@ def table(name: str, rows: dict[int, list[tuple[bool, bool, bool, bool]]]) -> st
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", help="multisample libraries (folders of one note per file)")
+    parser.add_argument("--match", default="*", help="measure only files whose name matches this shell pattern")
     args = parser.parse_args(argv)
     for folder in args.folders:
-        print(table(folder, measure(folder)) + "\n")
+        print(table(folder, measure(folder, match=args.match)) + "\n")
 
 
 if __name__ == "__main__":
