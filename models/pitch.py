@@ -89,6 +89,10 @@ SUBHARMONICS = 6
 #: the strongest peaks that propose candidates
 CANDIDATE_PEAKS = 8
 MAX_HARMONIC = 16
+#: ... and a stretched series (STRETCHES) further, up to this frequency (Hz): a piano's lowest strings sound
+#: their pitch in partials 10–30 (300–800 Hz), over a weak fundamental; past the 16th, unexplained, those
+#: partials counted against the note (A0–B1 had no root)
+STIFF_PARTIALS_HZ = 800.0
 #: a peak belongs to harmonic h when within this many cents of h·f0, and within this share of f0
 MATCH_CENTS = 40.0
 MATCH_SHARE = 0.25
@@ -126,9 +130,11 @@ MIN_HARMONICITY = 0.6
 MIN_HARMONICITY_HIGH = 0.5
 HIGH_HZ = 1000.0
 #: ... or at least MIN_HARMONICITY_PERIODIC when the partials that carry the pitch (salience-weighted) repeat at
-#: its period at least CLEARLY_PERIODIC well
+#: its period at least CLEARLY_PERIODIC well, for a pitch of PERIODIC_MIN_HZ or more: below C2 a clearly periodic
+#: sound that is not clearly harmonic is a drum's body (a kick's or a tom's low mode, a snare's shell), not a note
 MIN_HARMONICITY_PERIODIC = 0.4
 CLEARLY_PERIODIC = 0.9
+PERIODIC_MIN_HZ = 65.0
 #: ... the whole sound (unweighted: noise counts) repeats at the period this well in the agreeing frames (median
 #: normalised autocorrelation, 0–1)
 MIN_PERIODICITY = 0.6
@@ -347,13 +353,21 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
     valid &= (cand >= FMIN) & (cand <= FMAX)
     cand = np.where(valid, cand, FMIN)
     ratio = freqs[:, None, :] / cand[:, :, None]  # frames × candidates × peaks
-    # the partial nearest each peak: n · sqrt(1 + B n²) = ratio is solved for n with ratio itself standing in
-    # for n under the root (exact for B = 0; off by far less than one partial below MAX_HARMONIC)
-    harmonic = np.maximum(np.rint(ratio / np.sqrt(1.0 + stretch * ratio**2)), 1.0)
+    # the partial nearest each peak: n · sqrt(1 + B n²) = ratio is solved for n by two fixed-point steps from
+    # ratio itself (exact for B = 0; within a quarter of a partial up to the 32nd at the largest B, where one
+    # step was a whole partial off)
+    first = ratio / np.sqrt(1.0 + stretch * ratio**2)
+    harmonic = np.maximum(np.rint(ratio / np.sqrt(1.0 + stretch * first**2)), 1.0)
     partial = stretched_partial(harmonic, stretch)
     cents = np.abs(1200.0 * np.log2(ratio / partial))
+    # a stiff string's series runs past MAX_HARMONIC, up to STIFF_PARTIALS_HZ
+    last = (
+        np.maximum(MAX_HARMONIC, np.floor(STIFF_PARTIALS_HZ / cand))
+        if stretch > 0
+        else np.full(cand.shape, MAX_HARMONIC)
+    )
     matched = (
-        (harmonic <= MAX_HARMONIC)
+        (harmonic <= last[:, :, None])
         & (cents <= MATCH_CENTS)
         & (np.abs(ratio - partial) <= MATCH_SHARE)
         & (amps[:, None, :] > 0)
@@ -363,9 +377,11 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
     explained = (matched * amps[:, None, :]).sum(axis=2) / np.maximum(counted.sum(axis=2), 1e-12)
     # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one.
     # Faint peaks explain amplitude but are no evidence of a harmonic: noise or a low rumble (which the
-    # salience weighting lifts under a high note) would fill in every other harmonic of a sub-octave
+    # salience weighting lifts under a high note) would fill in every other harmonic of a sub-octave. Nor is a
+    # stiff string's partial past MAX_HARMONIC: there its B is only near one of STRETCHES, and a partial a
+    # little off the series would leave a gap to count against the note
     audible = amps >= amps[:, :1] * 10.0 ** (PRESENT_DB / 20.0)
-    numbers = np.where(matched & audible[:, None, :], harmonic, 0).astype(np.int64)
+    numbers = np.where(matched & audible[:, None, :] & (harmonic <= MAX_HARMONIC), harmonic, 0).astype(np.int64)
     present = np.bitwise_or.reduce(np.left_shift(1, numbers) & -2, axis=2)
     top = numbers.max(axis=2)
     wanted = np.left_shift(1, top + 1) - 2
@@ -531,10 +547,11 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
     # partials off the harmonic series, and a pitch all the same; clearly periodic where the pitch is heard,
     # as the upper modes of a bar, above that, do not repeat at its period (a drum's rattle does not either,
     # but that is noise: it fails MIN_PERIODICITY, which the whole sound has to meet)
+    pitch_hz = float(midi_to_hz(held_midi))
     harmonic_enough = (
         harmonicity >= MIN_HARMONICITY
-        or (harmonicity >= MIN_HARMONICITY_PERIODIC and heard >= CLEARLY_PERIODIC)
-        or (harmonicity >= MIN_HARMONICITY_HIGH and midi_to_hz(held_midi) >= HIGH_HZ)
+        or (harmonicity >= MIN_HARMONICITY_PERIODIC and heard >= CLEARLY_PERIODIC and pitch_hz >= PERIODIC_MIN_HZ)
+        or (harmonicity >= MIN_HARMONICITY_HIGH and pitch_hz >= HIGH_HZ)
     )
     if (
         agreement < MIN_AGREEMENT

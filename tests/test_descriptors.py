@@ -395,6 +395,40 @@ def test_a_stiff_bass_string_is_pitched(midi):
     assert found.root_note == spelled(midi)
 
 
+#: a recorded concert grand's A0 (mezzo-forte), measured: its 24 strongest partials between 20 Hz and 1.6 kHz as
+#: (frequency / f0, amplitude): a weak fundamental, the loudest partial the 11th, partials out past the 30th
+LOW_PIANO_PARTIALS = [
+    (2.934, 0.417), (3.924, 0.444), (4.906, 0.193), (5.895, 0.593), (6.877, 0.168), (8.866, 0.148),
+    (9.867, 0.369), (10.866, 1.0), (11.876, 0.587), (12.894, 0.509), (14.935, 0.133), (17.005, 0.16),
+    (18.053, 0.296), (19.11, 0.602), (20.168, 0.565), (22.321, 0.151), (23.405, 0.28), (26.724, 0.137),
+    (27.857, 0.17), (28.988, 0.202), (30.139, 0.358), (31.289, 0.357), (32.477, 0.135), (37.284, 0.152),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("midi", [21, 23, 25])
+def test_the_lowest_piano_strings_as_recorded_are_pitched(midi):
+    """Half the loudness of a piano's lowest notes lies past their 16th partial (300–1,000 Hz at A0), where a
+    harmonic series counted to the 16th left it unexplained and the note without a root."""
+    f0 = float(pitch.midi_to_hz(midi))
+    found = descriptors.describe(tone([(r * f0, a) for r, a in LOW_PIANO_PARTIALS], 2.0, decay=1.0))
+    assert found.root_note == spelled(midi)
+
+
+@pytest.mark.parametrize("hz", [40.0, 45.0, 50.0])
+@pytest.mark.parametrize("overtones_decay, pitched", [(6.0, False), (12.0, True)])
+def test_a_low_drum_body_is_pitched_only_when_its_overtones_die_away(hz, overtones_decay, pitched):
+    """A drum's low mode with a membrane's overtones (1.59, 2.14, 2.30, 2.65, 2.92 of it) ringing as long is a
+    drum, however clearly periodic: no root. When the overtones die at once, what rings is a sine, a tuned kick,
+    and it has one."""
+    t = np.arange(int(1.2 * SR)) / SR
+    overtones = ((1.594, 0.3, 0.3), (2.136, 0.24, 1.1), (2.296, 0.21, 2.0), (2.653, 0.15, 0.7), (2.918, 0.12, 2.5))
+    modes = sum(a * np.sin(2 * np.pi * hz * r * t + phase) for r, a, phase in overtones) * np.exp(-t * overtones_decay)
+    body = np.sin(2 * np.pi * hz * t) * np.exp(-t * 4.0)
+    y = synth.normalise(((body + modes) * np.minimum(1.0, t / 0.003)).astype(np.float32), 0.8)
+    found = descriptors.describe(y)
+    assert found.kind == "one-shot" and (found.root_note is not None) == pitched
+
+
 @pytest.mark.parametrize("midi", [88, 93, 99])
 def test_a_high_note_over_room_rumble_is_pitched(midi):
     """A decaying high piano note recorded in a room: one strong partial and its octave, over low rumble and
