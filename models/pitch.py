@@ -27,12 +27,14 @@
 A sound is pitched when the frames that agree hold most of the loudness from the first of them on
 (:data:`MIN_AGREEMENT`), its partials are harmonic (:data:`MIN_HARMONICITY`; less is asked of a sound
 whose partials that carry the pitch are clearly periodic, as struck bars and plucked strings have
-partials off the harmonic series, and of a pitch above :data:`HIGH_HZ`, which has few partials to show), the
+partials off the harmonic series, unless it lies below :data:`PERIODIC_MIN_HZ`, where that is a drum's
+body; and of a pitch above :data:`HIGH_HZ`, which has few partials to show), the
 whole sound, noise included, repeats at its period
 (:data:`MIN_PERIODICITY`; a snare's tonal head under its rattle does not pass), and it holds the pitch
 for long enough (:data:`MIN_HELD_SECONDS`) — not only as a short tail after a sweep that holds most of
 the energy, as a kick does (:data:`TAIL_SECONDS`, :data:`TAIL_SHARE`; the tail starts where the pitch
-is first heard, so the attack of a struck or plucked note, which already sounds it, is not a sweep).
+is first heard, so the attack of a struck or plucked note, which already sounds it, is not a sweep; and
+above :data:`HIGH_HZ` no kick's tail lies).
 Harmonicity and periodicity are medians over the agreeing frames: how the note sounds while it holds
 its pitch, which a short, loud attack does not decide. Drums, noise and sweeps are unpitched; toms and
 other tuned percussion often are pitched, and get a root.
@@ -142,7 +144,8 @@ MIN_PERIODICITY = 0.6
 MIN_HELD_SECONDS = 0.08
 #: ... and unless the pitch is only a short tail (held less than TAIL_SECONDS, s) after an attack that
 #: holds most of the energy (the share from where the pitch is first heard below TAIL_SHARE): a kick's
-#: sweep settling on a low sine
+#: sweep settling on a low sine. Not for a pitch of HIGH_HZ or more: what rings briefly up there after a louder
+#: attack is a struck high note (a piano's top octave, its hammer's thump the loudest of it), not a kick's tail
 TAIL_SECONDS = 0.35
 TAIL_SHARE = 0.5
 A4_HZ = 440.0
@@ -542,12 +545,12 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
     loudest = int(np.argmax(energy_db))
     first = max(at[int(np.argmax(sounding))] - int(round(FRAME_LENGTH / 4 * fps / sr)), loudest)
     held_share = float(power[first:].sum() / max(float(power[loudest:].sum()), 1e-12))
-    kick_like = held_s < TAIL_SECONDS and held_share < TAIL_SHARE
+    pitch_hz = float(midi_to_hz(held_midi))
+    kick_like = held_s < TAIL_SECONDS and held_share < TAIL_SHARE and pitch_hz < HIGH_HZ
     # a clearly periodic sound needs less harmonic structure: struck bars and plucked strings have
     # partials off the harmonic series, and a pitch all the same; clearly periodic where the pitch is heard,
     # as the upper modes of a bar, above that, do not repeat at its period (a drum's rattle does not either,
     # but that is noise: it fails MIN_PERIODICITY, which the whole sound has to meet)
-    pitch_hz = float(midi_to_hz(held_midi))
     harmonic_enough = (
         harmonicity >= MIN_HARMONICITY
         or (harmonicity >= MIN_HARMONICITY_PERIODIC and heard >= CLEARLY_PERIODIC and pitch_hz >= PERIODIC_MIN_HZ)
