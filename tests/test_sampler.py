@@ -225,3 +225,15 @@ def test_realnotes_compares_each_named_note_with_the_root_the_pipeline_gives(lib
     # the release noise left out by name, as a library's release samples are
     kept = [r for group in realnotes.measure(library, match="piano_[A-G]*").values() for r in group]
     assert len(kept) == 19 and sum(r[3] for r in kept) == 0
+
+
+def test_realnotes_shows_the_kit_s_hits_have_no_root(library, capsys):
+    """The other side of the measurement: drum hits, by piece, and how many the estimator gives no root."""
+    from sampledex.pipeline.tools import realnotes
+
+    hits = realnotes.measure_hits(library)
+    assert {piece: len(rows) for piece, rows in hits.items()} == {"kick": 3, "snare": 3, "hat_closed": 3}
+    assert all(one_shot and no_root for rows in hits.values() for one_shot, no_root in rows)
+    realnotes.main([str(library / "kit")])
+    out = capsys.readouterr().out
+    assert "drum hits" in out and "| all | 9 | 1.000 | 1.000 |" in out and "| octave |" not in out

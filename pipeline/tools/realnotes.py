@@ -6,7 +6,9 @@
 Each file whose name states its note (:func:`sampler.note_from_name`) is analysed as ``sampledex index`` would
 analyse it (kind, then the root of a one-shot) and compared with its name: pitch class, pitch class and octave,
 no root at all, and the kind, by octave of the named note. The name is taken as written, middle C = ``C4``: a
-library that calls middle C ``C3`` shows as octave errors. A development measurement (the libraries are
+library that calls middle C ``C3`` shows as octave errors. Each drum hit (:func:`sampler.drum_piece`) is analysed
+the same way, and how many have no root is shown by kit piece: the other side of every change to the estimator
+(drums, most of them, have no pitch; toms and some percussion do). A development measurement (the libraries are
 development-time data, ``make libraries``), not a held-out benchmark.
 """
 
@@ -22,25 +24,52 @@ from sampledex.models.training import sampler
 from sampledex.pipeline import decode
 
 
+def _analysed(path: Path) -> descriptors.Descriptors:
+    """A file decoded whole, as ``index`` decodes it (a note cut short could be taken for a loop that many bars
+    long), and described."""
+    return descriptors.describe(decode.to_analysis_mono(decode.load(str(path))))
+
+
+def _matching(folder: str | Path, match: str) -> list[Path]:
+    return [path for path in sampler.audio_files(folder) if fnmatch(path.name, match)]
+
+
 def measure(folder: str | Path, *, match: str = "*") -> dict[int, list[tuple[bool, bool, bool, bool]]]:
-    """By octave of the named note: (one-shot, pitch class right, octave right too, no root) per file, each file
-    decoded whole, as ``index`` decodes it (a note cut short could be taken for a loop that many bars long).
-    Only files whose name matches the shell pattern ``match`` are measured (a library's release or pedal
-    samples carry note names too)."""
+    """By octave of the named note: (one-shot, pitch class right, octave right too, no root) per file. Only
+    files whose name matches the shell pattern ``match`` are measured (a library's release or pedal samples
+    carry note names too)."""
     rows: dict[int, list[tuple[bool, bool, bool, bool]]] = defaultdict(list)
-    for path in sampler.audio_files(folder):
-        if not fnmatch(path.name, match):
-            continue
+    for path in _matching(folder, match):
         named = sampler.note_from_name(path.stem)
         if named is None or sampler.drum_piece(path.relative_to(folder)) is not None:
             continue
-        found = descriptors.describe(decode.to_analysis_mono(decode.load(str(path))))
+        found = _analysed(path)
         root = found.root_note
         same_class = root is not None and root.rstrip("-0123456789") == pitch.TONICS[named % 12]
         rows[named // 12 - 1].append(
             (found.kind == "one-shot", same_class, root == pitch.note_name(named), root is None)
         )
     return rows
+
+
+def measure_hits(folder: str | Path, *, match: str = "*") -> dict[str, list[tuple[bool, bool]]]:
+    """By kit piece: (one-shot, no root) per drum hit whose name matches ``match``."""
+    rows: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    for path in _matching(folder, match):
+        piece = sampler.drum_piece(path.relative_to(folder))
+        if piece is not None:
+            found = _analysed(path)
+            rows[piece].append((found.kind == "one-shot", found.root_note is None))
+    return rows
+
+
+def hits_table(name: str, rows: dict[str, list[tuple[bool, bool]]]) -> str:
+    lines = [f"{name}: drum hits", "| piece | hits | one-shot | no root |", "|---|---|---|---|"]
+    every = [r for piece in sorted(rows) for r in rows[piece]]
+    for label, group in [*((p, rows[p]) for p in sorted(rows)), ("all", every)]:
+        n = len(group)
+        lines.append(f"| {label} | {n} | {sum(r[0] for r in group) / n:.3f} | {sum(r[1] for r in group) / n:.3f} |")
+    return "\n".join(lines)
 
 
 def table(name: str, rows: dict[int, list[tuple[bool, bool, bool, bool]]]) -> str:
@@ -63,7 +92,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--match", default="*", help="measure only files whose name matches this shell pattern")
     args = parser.parse_args(argv)
     for folder in args.folders:
-        print(table(folder, measure(folder, match=args.match)) + "\n")
+        notes, hits = measure(folder, match=args.match), measure_hits(folder, match=args.match)
+        if not notes and not hits:
+            print(f"{folder}: no named notes or drum hits\n")
+        if notes:
+            print(table(folder, notes) + "\n")
+        if hits:
+            print(hits_table(folder, hits) + "\n")
 
 
 if __name__ == "__main__":
