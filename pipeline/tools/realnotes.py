@@ -63,27 +63,24 @@ def measure_hits(folder: str | Path, *, match: str = "*") -> dict[str, list[tupl
     return rows
 
 
-def hits_table(name: str, rows: dict[str, list[tuple[bool, bool]]]) -> str:
-    lines = [f"{name}: drum hits", "| piece | hits | one-shot | no root |", "|---|---|---|---|"]
-    every = [r for piece in sorted(rows) for r in rows[piece]]
-    for label, group in [*((p, rows[p]) for p in sorted(rows)), ("all", every)]:
-        n = len(group)
-        lines.append(f"| {label} | {n} | {sum(r[0] for r in group) / n:.3f} | {sum(r[1] for r in group) / n:.3f} |")
+def _shares_table(title: str, columns: tuple[str, ...], rows: dict) -> str:
+    """A Markdown table: per group of ``rows`` (sorted by key) and for all of them, the count and the share of
+    each boolean column."""
+    lines = [title, "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    every = [r for key in sorted(rows) for r in rows[key]]
+    for label, group in [*((str(k), rows[k]) for k in sorted(rows)), ("all", every)]:
+        shares = [sum(r[i] for r in group) / len(group) for i in range(len(columns) - 2)]
+        lines.append(f"| {label} | {len(group)} | " + " | ".join(f"{s:.3f}" for s in shares) + " |")
     return "\n".join(lines)
+
+
+def hits_table(name: str, rows: dict[str, list[tuple[bool, bool]]]) -> str:
+    return _shares_table(f"{name}: drum hits", ("piece", "hits", "one-shot", "no root"), rows)
 
 
 def table(name: str, rows: dict[int, list[tuple[bool, bool, bool, bool]]]) -> str:
-    lines = [
-        f"{name}",
-        "| octave | notes | one-shot | pitch class | with octave | no root |",
-        "|---|---|---|---|---|---|",
-    ]
-    every = [r for octave in sorted(rows) for r in rows[octave]]
-    for label, group in [*((str(o), rows[o]) for o in sorted(rows)), ("all", every)]:
-        n = len(group)
-        shares = [sum(r[i] for r in group) / n for i in range(4)]
-        lines.append(f"| {label} | {n} | " + " | ".join(f"{s:.3f}" for s in shares) + " |")
-    return "\n".join(lines)
+    columns = ("octave", "notes", "one-shot", "pitch class", "with octave", "no root")
+    return _shares_table(name, columns, rows)
 
 
 def main(argv: list[str] | None = None) -> None:
