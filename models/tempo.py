@@ -307,8 +307,8 @@ def bar_pattern(groups: np.ndarray, period: float, phase: float, folded: np.ndar
     period : float
         beat period (frames).
     phase : float
-        where bars start (frames): 0 for a bar-exact loop, which starts on its downbeat, else
-        :func:`bar_phase`.
+        where bars start (frames): 0 for a loop, which starts on its downbeat (with a tail or a fade as
+        well), :func:`bar_phase` for an excerpt.
     folded : np.ndarray, optional
         ``_folded_bar(groups, period)`` when the caller has it.
 
@@ -380,7 +380,10 @@ def level_features(onsets: Onsets, r: np.ndarray, bpm: np.ndarray, salience: np.
     how far from whole it is (in units of :func:`bar_tolerance`, at most 4; neither for an excerpt of
     :data:`EXCERPT_SECONDS` or more); where the harmony changes
     (:func:`harmony_changes`); and the bar's onset pattern per band group (:func:`bar_pattern`),
-    averaged over each metrical position (:data:`METRICAL_POSITIONS`) and step by step.
+    averaged over each metrical position (:data:`METRICAL_POSITIONS`) and step by step. Bars are counted
+    from the file's start, except in an excerpt (:func:`bar_phase`): a pack loop starts on its downbeat
+    even when it is not bar-exact (a tail, a fade, a long reverb), and guessing the downbeat from the
+    loudest kick moved the bar of loops whose first beat is not the kick's.
 
     Parameters
     ----------
@@ -411,7 +414,8 @@ def level_features(onsets: Onsets, r: np.ndarray, bpm: np.ndarray, salience: np.
         octave = np.log2(t / 120.0)
         period = 60.0 * onsets.fps / t
         folded = _folded_bar(onsets.groups, period)
-        phase = 0.0 if exact else bar_phase(onsets.groups, period, folded)
+        # a loop starts on its downbeat, whatever its tail or fade; only an excerpt may start anywhere
+        phase = bar_phase(onsets.groups, period, folded) if excerpt else 0.0
         pattern = bar_pattern(onsets.groups, period, phase, folded)
         harmony = harmony_changes(cumulative, period, phase) if cumulative is not None else (0.0, 0.0)
         beats = t * onsets.duration_s / 60.0
