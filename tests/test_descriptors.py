@@ -212,14 +212,14 @@ def test_a_loop_with_a_tail_is_read_in_bars_from_its_start(pattern, bpm, bars):
     exact = drum_pattern(bpm, bars, pattern)
     ring = int(0.8 * SR)
     tailed = np.concatenate([exact, exact[:ring] * np.linspace(1.0, 0.0, ring, dtype=np.float32)])
-    low = [tempo.FEATURES.index(f"{band}_0") for band in ("low", "mid")]
+    starts = [tempo.FEATURES.index(f"{band}_0") for band in ("low", "mid")]
 
     def bar(y: np.ndarray) -> np.ndarray:
         found = tempo.scored_candidates(onsets.onset_strength(y))
         assert found is not None
         i = int(np.argmin(np.abs(found.bpm / bpm - 1.0)))
         assert found.bpm[i] == pytest.approx(bpm, rel=0.04)
-        return np.concatenate([found.features[i, j : j + tempo.PATTERN_STEPS] for j in low])
+        return np.concatenate([found.features[i, j : j + tempo.PATTERN_STEPS] for j in starts])
 
     reference, heard = bar(exact), bar(tailed)
     assert np.argmax(heard[: tempo.PATTERN_STEPS]) == np.argmax(reference[: tempo.PATTERN_STEPS])
