@@ -157,7 +157,13 @@ def check(sql: str, con: duckdb.DuckDBPyConnection | None = None) -> None:
             "name the values: PIVOT … ON col IN (…))"
         )
     else:
-        raise _refuse(f"a {kind} statement")
+        raise _refuse(_statement(kind))
+
+
+def _statement(kind: str) -> str:
+    """``'an ATTACH statement'``: a statement type as the refusal names it (DuckDB types INSTALL as LOAD)."""
+    name = "INSTALL or LOAD" if kind == "LOAD" else kind
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name} statement"
 
 
 def _check_explain(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -206,7 +212,7 @@ def _check_explain(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         if len(kinds) != 1:
             continue
         if kinds[0] != "SELECT":
-            raise _refuse(f"EXPLAIN of a {kinds[0]} statement")
+            raise _refuse(f"EXPLAIN of {_statement(kinds[0])}")
         _check_select(con, inner, context="EXPLAIN of ")
         checked += 1
     if not checked:

@@ -427,6 +427,19 @@ def test_anything_but_one_statement_is_refused(cat, con, sql):
     assert "expected one SQL statement" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("ATTACH 'other.db' AS other", "an ATTACH statement"),
+        ("INSTALL httpfs", "an INSTALL or LOAD statement"),
+        ("SET threads = 1", "a SET statement"),
+        ("EXPLAIN CREATE TABLE t AS SELECT 1", "EXPLAIN of a CREATE statement"),
+    ],
+)
+def test_a_refusal_names_the_statement_as_written(cat, con, sql, named):
+    assert named in str(refused(cat, con, sql))
+
+
 def test_the_check_needs_no_download(con):
     """json_serialize_sql is built in: the catalog's connection (autoinstall and autoload off) has it."""
     settings_ = "SELECT current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
