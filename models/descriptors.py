@@ -22,6 +22,15 @@ SAMPLE_RATE = onsets.SAMPLE_RATE
 #: a one-shot whose partials are less harmonic than this (:attr:`pitch.PitchEstimate.harmonicity`, 0–1) is a
 #: drum hit or noise; chord stabs, pads and tonal FX of the validation sets lie above it (see the model card)
 UNPITCHED_HARMONICITY = 0.4
+#: ... and so is a hit that is barely more harmonic (below BORDERLINE_HARMONICITY), whose partials lie off any one
+#: equal-tempered grid (:attr:`pitch.PitchEstimate.coherence` below OFF_GRID_COHERENCE) and which dies away (DECAY_DB
+#: or more below its loudest, DECAY_SECONDS after it): real cymbals, hats and snares, whose inharmonic modes score
+#: 0.4–0.5. A widely detuned supersaw lies off the grid too, and can score as low, but a pad holds its level
+#: (see the model card)
+BORDERLINE_HARMONICITY = 0.5
+OFF_GRID_COHERENCE = 0.3
+DECAY_SECONDS = 0.75
+DECAY_DB = 15.0
 #: a file whose spectrum holds less than this share of its magnitude in narrow peaks (:func:`frontend.peak_share`)
 #: has no notes in it (drum loops and hits, noise, sweeps); tonal material of the validation sets lies above 0.05
 TONELESS_SHARE = 0.05
@@ -44,8 +53,12 @@ class Descriptors:
     bpm_confidence: float | None = None
     root_note: str | None = None
     tuning_cents: float | None = None
-    #: evidence, not a catalog column: how harmonic a one-shot's partials are (0–1); None for loops
+    #: evidence, not catalog columns: how harmonic a one-shot's partials are, and how nearly they sit on one
+    #: equal-tempered grid (0–1 each); None for loops (and the next)
     harmonicity: float | None = None
+    coherence: float | None = None
+    #: evidence too: how far below its loudest moment a one-shot is DECAY_SECONDS after it (dB, ≤ 0)
+    fallen_db: float | None = None
 
 
 def describe(
@@ -87,7 +100,29 @@ def describe(
     if kind == kind_model.LOOP:
         return Descriptors(kind, beat.bpm, beat.confidence)
     note = pitch.estimate_pitch(y, strength.energy_db, sr=sr, fps=strength.fps)
-    return Descriptors(kind, root_note=note.root_note, tuning_cents=note.tuning_cents, harmonicity=note.harmonicity)
+    return Descriptors(
+        kind,
+        root_note=note.root_note,
+        tuning_cents=note.tuning_cents,
+        harmonicity=note.harmonicity,
+        coherence=note.coherence,
+        fallen_db=fallen_db(strength.energy_db, fps=strength.fps),
+    )
+
+
+def fallen_db(energy_db: np.ndarray, *, fps: float, seconds: float = DECAY_SECONDS) -> float:
+    """How far below its loudest frame a sound is ``seconds`` later (dB, ≤ 0; the frames' floor once it has
+    ended).
+
+    Parameters
+    ----------
+    energy_db : np.ndarray [shape=(frames,)]
+        frame energy relative to the loudest frame (dB), at ``fps`` frames per second (:class:`onsets.Onsets`).
+    """
+    if energy_db.size == 0:
+        return 0.0
+    later = int(np.argmax(energy_db)) + int(round(seconds * fps))
+    return float(energy_db[later]) if later < energy_db.size else float(energy_db.min(initial=0.0))
 
 
 def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -> KeyEstimate:
@@ -96,12 +131,22 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     Key models answer for drums too (a tom or a snare's ring has partials the network and the chroma profile
     can read as a key, and a recorded kit's loop sounds like no drum loop the network learnt to call keyless).
     A sound is without notes when it is a one-shot whose partials are not harmonic (the pitch estimator's
-    harmonicity below :data:`UNPITCHED_HARMONICITY`), or when its spectrum has next to nothing in narrow peaks
-    (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below :data:`TONELESS_SHARE`; a loop or
-    a one-shot). Both conditions are needed, the lack of notes and the model's doubt: a chord stab buried in
+    harmonicity below :data:`UNPITCHED_HARMONICITY`; or below :data:`BORDERLINE_HARMONICITY` in a hit that dies
+    away, its partials off any one equal-tempered grid, coherence below :data:`OFF_GRID_COHERENCE`: a cymbal's
+    metal makes many narrow peaks, none of them notes), or when its spectrum has next to nothing in narrow
+    peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below :data:`TONELESS_SHARE`; a loop
+    or a one-shot). Both conditions are needed, the lack of notes and the model's doubt: a chord stab buried in
     noise can be less harmonic and still clearly in a key.
     """
-    unpitched = found.kind == kind_model.ONE_SHOT and (found.harmonicity or 0.0) < UNPITCHED_HARMONICITY
+    harmonicity = found.harmonicity or 0.0
+    metal = (
+        harmonicity < BORDERLINE_HARMONICITY
+        and found.coherence is not None
+        and found.coherence < OFF_GRID_COHERENCE
+        and found.fallen_db is not None
+        and found.fallen_db <= -DECAY_DB
+    )
+    unpitched = found.kind == kind_model.ONE_SHOT and (harmonicity < UNPITCHED_HARMONICITY or metal)
     toneless = peaks is not None and peaks < TONELESS_SHARE
     if key.index is not None and (unpitched or toneless) and key.confidence < SURE_OF_KEY:
         return KeyEstimate(None, 0.0)

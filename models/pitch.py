@@ -162,7 +162,8 @@ class PitchEstimate:
     and ``heard_periodicity`` (of the partials that carry the pitch; see :func:`refine_f0`), 0–1 and
     medians over the frames that agree on the pitch, are the evidence; ``held_s`` how long the pitch is
     held (s); ``held_share`` the share of the energy after the loudest frame that comes from where the
-    pitch is first heard on.
+    pitch is first heard on; ``coherence`` how nearly the body's partials sit on one equal-tempered
+    grid (:func:`grid_coherence`, 0–1), whether or not a pitch is held.
     """
 
     midi: float | None
@@ -171,6 +172,7 @@ class PitchEstimate:
     held_s: float = 0.0
     held_share: float = 0.0
     heard_periodicity: float = 0.0
+    coherence: float = 0.0
 
     @property
     def root_note(self) -> str | None:
@@ -304,6 +306,35 @@ def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndar
     freqs, amps = np.take_along_axis(freqs, order, axis=1), np.take_along_axis(merged, order, axis=1)
     floor = amps[:, :1] * 10.0 ** (PEAK_FLOOR_DB / 20.0)
     return freqs, np.where(amps >= floor, amps, 0.0)
+
+
+def grid_coherence(freqs: np.ndarray, amps: np.ndarray) -> float:
+    """How nearly a sound's spectral peaks sit on one equal-tempered grid, whatever its tuning (0–1).
+
+    Each peak's place within its semitone is an angle (100 cents a turn); the result is the length of the
+    amplitude-weighted mean of those angles over every peak of every frame. The partials of notes and
+    chords lie on a common grid (a harmonic series' strong partials within a few cents of it: the fifth
+    2 cents off, the major third 14), so a stab, a pluck or a melody's note scores 0.6–0.97 on the
+    validation sets; a cymbal's, a snare's or a hand drum's modes are inharmonic and fall anywhere on it,
+    0.05–0.3, however many narrow peaks they make. A sound of one dominant partial scores near 1: it is a
+    pitch, and the harmonic tests decide it.
+
+    Parameters
+    ----------
+    freqs, amps : np.ndarray [shape=(frames, MAX_PEAKS)]
+        :func:`spectral_peaks` (Hz; amplitude 0 where a slot has no peak).
+
+    Returns
+    -------
+    float
+        0 when there is no peak.
+    """
+    present = amps > 0
+    if not present.any():
+        return 0.0
+    cents = 1200.0 * np.log2(freqs[present] / A4_HZ)
+    total = float(amps[present].sum())
+    return float(np.abs(np.sum(amps[present] * np.exp(2j * np.pi * cents / 100.0))) / total)
 
 
 def stretched_partial(n: np.ndarray, stretch: float) -> np.ndarray:
@@ -508,10 +539,11 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
     ]
     spectra = frame_spectra(frames - frames.mean(axis=1, keepdims=True))
     freqs, amps = spectral_peaks(spectra, sr=sr)
+    coherence = grid_coherence(freqs, amps)
     f0, score = harmonic_f0(freqs, amps)
     voiced = (f0 > 0) & (score > 0)
     if not voiced.any():
-        return NO_PITCH
+        return PitchEstimate(None, coherence=coherence)
     exact, heard_value, whole_value = refine_f0(spectra, np.where(voiced, f0, 0.0), sr=sr)
     midi = np.where(voiced, hz_to_midi(np.where(voiced, f0, A4_HZ)), 0.0)
     fine = np.where(voiced, hz_to_midi(np.where(voiced, exact, A4_HZ)), 0.0)
@@ -563,5 +595,5 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
         or held_s < MIN_HELD_SECONDS
         or kick_like
     ):
-        return PitchEstimate(None, harmonicity, periodic, held_s, held_share, heard)
-    return PitchEstimate(held_midi, harmonicity, periodic, held_s, held_share, heard)
+        return PitchEstimate(None, harmonicity, periodic, held_s, held_share, heard, coherence)
+    return PitchEstimate(held_midi, harmonicity, periodic, held_s, held_share, heard, coherence)

@@ -637,6 +637,87 @@ def test_a_drum_hit_loses_a_key_its_model_is_unsure_of(make):
     assert descriptors.gate_key(sure, found) == sure  # a clear key wins over the lack of harmony
 
 
+def test_grid_coherence_hears_notes_at_any_tuning_and_not_metal():
+    def peaks(freqs_amps):
+        return np.array([[f for f, _ in freqs_amps]]), np.array([[a for _, a in freqs_amps]])
+
+    f0 = float(pitch.midi_to_hz(56))
+    series = [(n * f0, 1.0 / n) for n in range(1, 9)]
+    detuned = [(f * 2.0 ** (37 / 1200), a) for f, a in series]  # 37 cents sharp: the same grid, moved
+    assert pitch.grid_coherence(*peaks(series)) > 0.85
+    assert pitch.grid_coherence(*peaks(detuned)) == pytest.approx(pitch.grid_coherence(*peaks(series)))
+    rng = np.random.default_rng(0)
+    metal = [(f, rng.uniform(0.2, 1.0)) for f in np.exp(rng.uniform(np.log(300), np.log(8000), 30))]
+    assert pitch.grid_coherence(*peaks(metal)) < descriptors.OFF_GRID_COHERENCE
+    assert pitch.grid_coherence(np.full((2, 4), 100.0), np.zeros((2, 4))) == 0.0  # no peak at all
+
+
+def ride_cymbal(seconds: float = 1.5, *, decay: float = 3.0, seed: int = 1) -> np.ndarray:
+    """A ride: 16 inharmonic partials from 400 Hz to 6 kHz, each fading at ``decay`` × (1 + f / 3 kHz) per second,
+    under a stick's click. Its partials score as borderline harmonic (0.43), not as noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    freqs = np.geomspace(400, 6000, 16) * rng.uniform(0.97, 1.03, 16)
+    y = sum(
+        rng.uniform(0.2, 1)
+        * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
+        * np.exp(-decay * (1 + f / 3000) * t)
+        for f in freqs
+    )
+    click = np.diff(rng.standard_normal(t.size), prepend=0.0) * np.exp(-30 * t)
+    return synth.normalise(((y + 0.5 * click) * np.minimum(1.0, t / 0.001)).astype(np.float32))
+
+
+def test_a_hit_whose_partials_lie_off_the_grid_loses_a_key_its_model_is_unsure_of():
+    """Real hats, rides and snares often score as barely harmonic enough; their partials still fall between
+    the semitones, which the notes of a chord or a bass do not."""
+    found = descriptors.describe(ride_cymbal())
+    assert found.kind == "one-shot"
+    assert descriptors.UNPITCHED_HARMONICITY <= found.harmonicity < descriptors.BORDERLINE_HARMONICITY
+    assert found.coherence < descriptors.OFF_GRID_COHERENCE and found.fallen_db <= -descriptors.DECAY_DB
+    unsure, sure = keys.KeyEstimate(3, 0.35), keys.KeyEstimate(3, 0.9)
+    assert descriptors.gate_key(unsure, found) == keys.KeyEstimate(None, 0.0)
+    assert descriptors.gate_key(sure, found) == sure
+
+
+def test_only_a_hit_that_dies_away_is_taken_off_the_grid():
+    """A widely detuned supersaw pad lies off the grid too and can score as barely harmonic; it holds its level,
+    which a cymbal or a snare does not."""
+    unsure = keys.KeyEstimate(3, 0.35)
+    held = descriptors.Descriptors("one-shot", harmonicity=0.45, coherence=0.2, fallen_db=-3.0)
+    hit = descriptors.Descriptors("one-shot", harmonicity=0.45, coherence=0.2, fallen_db=-30.0)
+    on_grid = descriptors.Descriptors("one-shot", harmonicity=0.45, coherence=0.8, fallen_db=-30.0)
+    harmonic = descriptors.Descriptors("one-shot", harmonicity=0.7, coherence=0.2, fallen_db=-30.0)
+    assert descriptors.gate_key(unsure, hit) == keys.KeyEstimate(None, 0.0)
+    for keeps in (held, on_grid, harmonic):
+        assert descriptors.gate_key(unsure, keeps) == unsure
+
+
+def test_fallen_db_reads_the_level_after_the_loudest_frame():
+    fps = 10.0
+    energy = np.array([-20.0, 0.0, -3.0, -6.0, -9.0, -12.0, -15.0, -18.0, -21.0, -24.0])
+    assert descriptors.fallen_db(energy, fps=fps, seconds=0.5) == -15.0  # five frames after the loudest
+    assert descriptors.fallen_db(energy, fps=fps, seconds=2.0) == -24.0  # past the end: the quietest frame
+    assert descriptors.fallen_db(np.zeros(0), fps=fps) == 0.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: saw(57, 1.5),
+        lambda: chord_stab(),
+        lambda: eight_oh_eight(31, glide_semitones=12.0),
+        lambda: karplus_strong(40, 1.5)[0],
+        lambda: struck(84, 1.5, GLOCKENSPIEL_BAR, knock=0.3),
+        lambda: struck(69, 1.0, KALIMBA_TINE, knock=0.2),
+    ],
+    ids=["saw", "chord stab", "808 with a glide", "plucked string", "glockenspiel", "kalimba"],
+)
+def test_notes_and_chords_lie_on_the_grid(make):
+    found = descriptors.describe(make())
+    assert found.kind == "one-shot" and found.coherence >= descriptors.OFF_GRID_COHERENCE
+
+
 def spectrum(y: np.ndarray) -> np.ndarray:
     return frontend.logfreq_spectrogram(np.asarray(y, dtype=np.float32))
 

@@ -233,7 +233,60 @@ def test_realnotes_shows_the_kit_s_hits_have_no_root(library, capsys):
 
     hits = realnotes.measure_hits(library)
     assert {piece: len(rows) for piece, rows in hits.items()} == {"kick": 3, "snare": 3, "hat_closed": 3}
-    assert all(one_shot and no_root for rows in hits.values() for one_shot, no_root in rows)
+    assert all(one_shot and no_root and no_key for rows in hits.values() for one_shot, no_root, no_key in rows)
     realnotes.main([str(library / "kit")])
     out = capsys.readouterr().out
-    assert "drum hits" in out and "| all | 9 | 1.000 | 1.000 |" in out and "| octave |" not in out
+    assert "drum hits" in out and "| no key |" in out and "| octave |" not in out
+    assert "| all | 9 | 1.000 | 1.000 | 1.000 |" in out
+
+
+@pytest.mark.parametrize(
+    ("instrument", "piece"),
+    [
+        ('Hi-Hat Open (Paiste Alpha Metal edge 14")', "hat_open"),
+        ("Hi Hat Opened", "hat_open"),
+        ("BassDrum", "kick"),
+        ("a3 - bass drum 4", "kick"),
+        ("Pearl Side Stick", "snare"),
+        ('Crash/Ride Bell (Paiste Rude Crash/Ride 18")', "crash"),
+        ("tomhi2", "tom"),
+        ("Djembe1 Slap", "perc"),
+        ("Zap 1", None),
+        ("Sample: beats_01-10.flac", None),
+    ],
+)
+def test_a_hydrogen_instrument_s_name_says_its_piece(instrument, piece):
+    from sampledex.pipeline.tools import libraries
+
+    assert libraries.hydrogen_piece(instrument) == piece
+
+
+def test_hydrogen_kits_are_arranged_by_piece_from_their_drumkit_xml(tmp_path):
+    """Hydrogen names its files anyhow (BD_01.aiff, BL_02.aiff); the piece is in drumkit.xml's instrument names."""
+    from sampledex.pipeline.tools import libraries
+
+    kit = tmp_path / "drumkits" / "My Kit"
+    kit.mkdir(parents=True)
+    for i, name in enumerate(("a.wav", "b.wav", "c.flac", "d.wav", "e.wav")):
+        sf.write(kit / name, burst(i), FILE_SR)
+    layers = lambda *files: "".join(f"<layer><filename>{f}</filename></layer>" for f in files)  # noqa: E731
+    (kit / "drumkit.xml").write_text(
+        '<drumkit_info xmlns="http://www.hydrogen-music.org/drumkit"><instrumentList>'
+        f"<instrument><name>Kick</name>{layers('a.wav', 'b.wav')}</instrument>"
+        f"<instrument><name>Hi Hat Opened</name>{layers('c.flac')}</instrument>"
+        f"<instrument><name>Stick</name><filename>d.wav</filename></instrument>"
+        f"<instrument><name>Zap 1</name>{layers('e.wav')}</instrument>"
+        f"<instrument><name>Snare</name>{layers('missing.wav')}</instrument>"
+        "</instrumentList></drumkit_info>"
+    )
+    counts = libraries.arrange_kits(tmp_path / "drumkits", tmp_path / "kits")
+    assert counts == {"My Kit": {"kick": 2, "hat_open": 1, "snare": 1}}
+    assert sorted(p.name for p in (tmp_path / "kits" / "My_Kit").iterdir()) == [
+        "hat_open_000.flac",
+        "kick_000.wav",
+        "kick_001.wav",
+        "snare_000.wav",
+    ]
+    (found,) = sampler.load_library(tmp_path / "kits").kits
+    assert {piece: len(hits) for piece, hits in found.pieces.items()} == {"kick": 2, "hat_open": 1, "snare": 1}
+    assert libraries.arrange_kits(tmp_path / "drumkits", tmp_path / "kits") == counts  # again: links kept

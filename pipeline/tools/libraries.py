@@ -6,15 +6,20 @@ They are cloned into ``data/libraries/src/`` (``--mirror DIR`` reads bare snapsh
 instead, ``DIR/<owner>+<name>/repo``, skipping files a snapshot lacks), and each used folder is linked as
 ``data/libraries/train/<name>`` or ``data/libraries/validation/<name>``: ``make train`` passes every
 ``train/`` folder to ``sampledex train --library``, ``make evaluate`` every ``validation/`` folder to the
-real-instrument validation sets. Training never hears a validation library.
+real-instrument validation sets. Training never hears a validation library. Hydrogen's drum kits come from
+a Debian package instead (:data:`HYDROGEN`): real drum hits to measure the no-key rules on (``realnotes``).
 """
 
 from __future__ import annotations
 
 import argparse
 import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import NamedTuple
+
+from sampledex.models.training import sampler
 
 
 class Library(NamedTuple):
@@ -45,6 +50,33 @@ LIBRARIES = (
             "CC0 and CC BY (per sample)", "a GM drum and percussion kit from many recordings"),
 )  # fmt: skip
 _AUDIO = (".wav", ".flac", ".aif", ".aiff", ".ogg")
+
+
+class DebianKits(NamedTuple):
+    name: str  # the folder's name under train/ or validation/
+    package: str  # the Debian package that ships the kits
+    folder: str  # where in the package the kits lie, one folder with a drumkit.xml each
+    role: str
+    licence: str
+    what: str
+
+
+#: Hydrogen's kits, recorded and electronic, arranged by piece from each kit's drumkit.xml (their file names
+#: rarely say the piece). Validation only: the real drum hits the no-key rules are measured on
+HYDROGEN = DebianKits(
+    "hydrogen-kits", "hydrogen-drumkits", "usr/share/hydrogen/data/drumkits", "validation",
+    "GPL-2, CC BY 3.0, CC BY-SA 3.0 or CC0 per kit (the package's copyright file)",
+    "14 Hydrogen drum and percussion kits: acoustic kits, electronic kits, hand percussion",
+)  # fmt: skip
+#: words of Hydrogen's instrument names that the sampler's drum words miss (names lower-cased, words joined)
+_HYDROGEN_WORDS = {
+    "bassdrum": "kick",
+    "stick": "snare",
+    "tomhi": "tom",
+    "ohh": "hat_open",
+    "snaps": "clap",
+    **dict.fromkeys(("djembe", "cajon", "sangban", "dununba", "kenkeni", "maraca", "waterglass"), "perc"),
+}
 
 
 def _from_mirror(gitdir: Path, dest: Path) -> None:
@@ -80,12 +112,70 @@ def fetch(root: Path, mirror: Path | None = None, log=print) -> None:
         log(f"{lib.role:10s} {lib.name}: {lib.what} ({lib.licence})")
 
 
+def hydrogen_piece(instrument: str) -> str | None:
+    """The kit piece a Hydrogen instrument's name says (``'Hi-Hat Open'`` → ``'hat_open'``), or None (an FX, a
+    loop slice, an unnamed slot)."""
+    words = sampler.words(instrument)
+    piece = sampler.drum_piece(Path(instrument.replace("/", " ")))
+    if piece == "hat_closed" and any(w.startswith("open") for w in words):  # "Hi Hat Opened"
+        return "hat_open"
+    if piece is not None:
+        return piece
+    joined = "".join(words)
+    return next((p for word, p in _HYDROGEN_WORDS.items() if word in joined), None)
+
+
+def arrange_kits(drumkits: Path, dest: Path) -> dict[str, dict[str, int]]:
+    """Link every layer of every instrument whose piece its name says as ``dest/<kit>/<piece>_<n><suffix>``, so
+    that the sampler (and ``realnotes``) read the piece from the file's name. Returns the counts by kit and piece.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    for xml in sorted(drumkits.glob("*/drumkit.xml")):
+        kit = xml.parent
+        pieces = counts.setdefault(kit.name, {})
+        for instrument in ET.parse(xml).getroot().iterfind(".//{*}instrument"):
+            piece = hydrogen_piece(instrument.findtext("{*}name") or "")
+            if piece is None:
+                continue
+            for filename in instrument.iterfind(".//{*}filename"):
+                audio = kit / (filename.text or "")
+                if not audio.is_file():
+                    continue
+                link = dest / kit.name.replace(" ", "_") / f"{piece}_{pieces.get(piece, 0):03d}{audio.suffix.lower()}"
+                pieces[piece] = pieces.get(piece, 0) + 1
+                link.parent.mkdir(parents=True, exist_ok=True)
+                if not link.is_symlink():
+                    link.symlink_to(audio.resolve())
+    return counts
+
+
+def fetch_debian(root: Path, kits: DebianKits = HYDROGEN, log=print) -> None:
+    """Download the package (``apt-get download``: no root needed, nothing installed), unpack it under
+    ``root/src/``, arrange its kits by piece and link them as ``root/<role>/<name>``."""
+    unpacked = root / "src" / kits.package
+    if not unpacked.exists():
+        log(f"{kits.package} (Debian) -> {unpacked}")
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["apt-get", "download", kits.package], cwd=tmp, check=True)
+            deb = next(Path(tmp).glob("*.deb"))
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+    arranged = root / "src" / kits.name
+    counts = arrange_kits(unpacked / kits.folder, arranged)
+    link = root / kits.role / kits.name
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to(arranged.resolve(), target_is_directory=True)
+    hits = sum(sum(c.values()) for c in counts.values())
+    log(f"{kits.role:10s} {kits.name}: {kits.what}, {hits} hits in {len(counts)} kits ({kits.licence})")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default="data/libraries", type=Path)
     parser.add_argument("--mirror", type=Path, help="read bare Git snapshots here instead of cloning")
     args = parser.parse_args(argv)
     fetch(args.root, args.mirror)
+    fetch_debian(args.root)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ Each file whose name states its note (:func:`sampler.note_from_name`) is analyse
 analyse it (kind, then the root of a one-shot) and compared with its name: pitch class, pitch class and octave,
 no root at all, and the kind, by octave of the named note. The name is taken as written, middle C = ``C4``: a
 library that calls middle C ``C3`` shows as octave errors. Each drum hit (:func:`sampler.drum_piece`) is analysed
-the same way, and how many have no root is shown by kit piece: the other side of every change to the estimator
-(drums, most of them, have no pitch; toms and some percussion do). A development measurement (the libraries are
-development-time data, ``make libraries``), not a held-out benchmark.
+the same way, and how many have no root and how many no key (the default key method through
+``analyze.estimate_key``, as ``index`` gives it) is shown by kit piece: the other side of every change to the
+estimators (drums, most of them, have no pitch and no key; toms and some percussion have a pitch). A development
+measurement (the libraries are development-time data, ``make libraries``), not a held-out benchmark.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from collections import defaultdict
 from fnmatch import fnmatch
 from pathlib import Path
 
-from sampledex.models import descriptors, pitch
+from sampledex.models import descriptors, frontend, pitch
 from sampledex.models.training import sampler
-from sampledex.pipeline import decode
+from sampledex.pipeline import analyze, decode
 
 
 def _analysed(path: Path) -> descriptors.Descriptors:
@@ -52,14 +53,17 @@ def measure(folder: str | Path, *, match: str = "*") -> dict[int, list[tuple[boo
     return rows
 
 
-def measure_hits(folder: str | Path, *, match: str = "*") -> dict[str, list[tuple[bool, bool]]]:
-    """By kit piece: (one-shot, no root) per drum hit whose name matches ``match``."""
-    rows: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+def measure_hits(folder: str | Path, *, match: str = "*") -> dict[str, list[tuple[bool, bool, bool]]]:
+    """By kit piece: (one-shot, no root, no key) per drum hit whose name matches ``match``."""
+    rows: dict[str, list[tuple[bool, bool, bool]]] = defaultdict(list)
     for path in _matching(folder, match):
         piece = sampler.drum_piece(path.relative_to(folder))
         if piece is not None:
-            found = _analysed(path)
-            rows[piece].append((found.kind == "one-shot", found.root_note is None))
+            audio = decode.load(str(path))
+            mono = decode.to_analysis_mono(audio)
+            found = descriptors.describe(mono)
+            key = analyze.estimate_key(audio, S=frontend.logfreq_spectrogram(mono), found=found)
+            rows[piece].append((found.kind == "one-shot", found.root_note is None, key.index is None))
     return rows
 
 
@@ -74,8 +78,8 @@ def _shares_table(title: str, columns: tuple[str, ...], rows: dict) -> str:
     return "\n".join(lines)
 
 
-def hits_table(name: str, rows: dict[str, list[tuple[bool, bool]]]) -> str:
-    return _shares_table(f"{name}: drum hits", ("piece", "hits", "one-shot", "no root"), rows)
+def hits_table(name: str, rows: dict[str, list[tuple[bool, bool, bool]]]) -> str:
+    return _shares_table(f"{name}: drum hits", ("piece", "hits", "one-shot", "no root", "no key"), rows)
 
 
 def table(name: str, rows: dict[int, list[tuple[bool, bool, bool, bool]]]) -> str:
