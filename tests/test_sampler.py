@@ -290,3 +290,14 @@ def test_hydrogen_kits_are_arranged_by_piece_from_their_drumkit_xml(tmp_path):
     (found,) = sampler.load_library(tmp_path / "kits").kits
     assert {piece: len(hits) for piece, hits in found.pieces.items()} == {"kick": 2, "hat_open": 1, "snare": 1}
     assert libraries.arrange_kits(tmp_path / "drumkits", tmp_path / "kits") == counts  # again: links kept
+
+
+def test_without_apt_the_hydrogen_kits_are_skipped_in_one_line(tmp_path, monkeypatch):
+    """make libraries on a machine without Debian's tools: the other libraries are still of use."""
+    from sampledex.pipeline.tools import libraries
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    said: list[str] = []
+    libraries.fetch_debian(tmp_path / "libs", log=said.append)
+    assert "skipped" in said[-1] and "hydrogen-drumkits" in said[-1]
+    assert not (tmp_path / "libs" / "validation" / "hydrogen-kits").exists()

@@ -156,9 +156,13 @@ def fetch_debian(root: Path, kits: DebianKits = HYDROGEN, log=print) -> None:
     if not unpacked.exists():
         log(f"{kits.package} (Debian) -> {unpacked}")
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run(["apt-get", "download", kits.package], cwd=tmp, check=True)
-            deb = next(Path(tmp).glob("*.deb"))
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+            try:
+                subprocess.run(["apt-get", "download", kits.package], cwd=tmp, check=True)
+                deb = next(Path(tmp).glob("*.deb"))
+                subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+            except (OSError, subprocess.CalledProcessError) as e:  # not a Debian system, or no package index
+                log(f"{kits.role:10s} {kits.name}: skipped, the Debian package {kits.package} is out of reach ({e})")
+                return
     arranged = root / "src" / kits.name
     counts = arrange_kits(unpacked / kits.folder, arranged)
     link = root / kits.role / kits.name
