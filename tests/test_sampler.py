@@ -276,6 +276,7 @@ def test_hydrogen_kits_are_arranged_by_piece_from_their_drumkit_xml(tmp_path):
         f"<instrument><name>Hi Hat Opened</name>{layers('c.flac')}</instrument>"
         f"<instrument><name>Stick</name><filename>d.wav</filename></instrument>"
         f"<instrument><name>Zap 1</name>{layers('e.wav')}</instrument>"
+        f"<instrument><name>Kick 2</name>{layers('b.wav')}</instrument>"
         f"<instrument><name>Snare</name>{layers('missing.wav')}</instrument>"
         "</instrumentList></drumkit_info>"
     )
@@ -301,3 +302,21 @@ def test_without_apt_the_hydrogen_kits_are_skipped_in_one_line(tmp_path, monkeyp
     libraries.fetch_debian(tmp_path / "libs", log=said.append)
     assert "skipped" in said[-1] and "hydrogen-drumkits" in said[-1]
     assert not (tmp_path / "libs" / "validation" / "hydrogen-kits").exists()
+
+
+def test_make_evaluate_lists_the_validation_kits_hits_as_a_keyless_set(library, tmp_path):
+    """The recorded hits are evaluated as they are, by piece: the figure the no-key rules are judged on."""
+    from sampledex.pipeline.tools import evaluate, keyreport
+
+    labels = keyreport.write_hits_set(tmp_path, [str(library)])
+    assert labels == str(tmp_path / "recorded-hits" / "labels.csv")
+    kinds = keyreport.pieces(labels)
+    assert sorted(kinds.values()) == ["hat_closed"] * 3 + ["kick"] * 3 + ["snare"] * 3
+    assert all(Path(p).is_absolute() and Path(p).is_file() for p in kinds)
+    cnn, ks = (evaluate.evaluate(labels, method) for method in ("cnn", "classic"))
+    families = keyreport.by_family(cnn, ks, kinds)
+    assert {f: r.n_keyless for f, (r, _) in families.items()} == {"hat_closed": 3, "kick": 3, "snare": 3}
+    assert cnn.report.keyless_recall == 1.0  # noise bursts: no key
+    assert keyreport._short(families["kick"][0]) == "NULL 1.000"
+    assert keyreport.write_hits_set(tmp_path, [str(tmp_path / "elsewhere")]) == labels  # written once, kept
+    assert keyreport.write_hits_set(tmp_path / "none", [str(library / "keys")]) is None  # no hit, no set

@@ -3,12 +3,15 @@
 Writes the evaluation sets if they are missing (rendered with the held-out
 soundfont, held-out progressions and held-out corpus tunes), evaluates both
 methods on them and on the real recordings of ``../shared/realkeys``, and
-prints the Markdown table the model card carries.
+prints the Markdown table the model card carries. With the validation
+libraries, also every recorded drum hit in them, as they are (``recorded-hits``:
+a listing, nothing rendered; each should have no key).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +39,41 @@ def ensure_eval_sets(folder: Path, corpus_cache: str, libraries: Sequence[str] =
     return sets
 
 
+#: the keyless set of the validation libraries' own drum hits
+HITS_SET = "recorded-hits"
+
+
+def write_hits_set(folder: Path, libraries: Sequence[str]) -> str | None:
+    """List every drum hit of ``libraries`` (a file whose name or folder says its kit piece) as a keyless set,
+    ``folder/recorded-hits/labels.csv`` (``path,key,kind``: the absolute path, no key, the piece), unless it is
+    there already; None when the libraries hold no hit."""
+    from sampledex.models.training import sampler
+
+    target = folder / HITS_SET / "labels.csv"
+    if target.exists():
+        return str(target)
+    hits = [
+        (str(path.resolve()), piece)
+        for library in libraries
+        for path in sampler.audio_files(library)
+        if (piece := sampler.drum_piece(path.relative_to(library))) is not None
+    ]
+    if not hits:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "key", "kind"])
+        writer.writerows((path, "", piece) for path, piece in hits)
+    return str(target)
+
+
+def pieces(labels: str) -> dict[str, str]:
+    """Each listed file's kind (``path`` → ``kind`` column) of a labels CSV."""
+    with open(labels, newline="") as f:
+        return {r["path"]: r["kind"] for r in csv.DictReader(f)}
+
+
 def row(name: str, cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> str:
     def cells(e: evaluate.Evaluation) -> str:
         r = e.report
@@ -47,11 +85,13 @@ def row(name: str, cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> str:
     return f"| {name} | {len(cnn.results)} | {cells(cnn)} | {cells(ks)} |"
 
 
-def by_family(cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> dict[str, tuple]:
-    """Each family's reports, CNN and KS, from a set whose file names start with the family (``pad_0000012``)."""
+def by_family(
+    cnn: evaluate.Evaluation, ks: evaluate.Evaluation, family_of: dict[str, str] | None = None
+) -> dict[str, tuple]:
+    """Each family's reports, CNN and KS: ``family_of[path]``, or the start of the file's name (``pad_0000012``)."""
     groups: dict[str, tuple[list, list]] = {}
     for (path, ref, est, _), (_, _, ks_est, _) in zip(cnn.results, ks.results):
-        family = Path(path).name.rsplit("_", 1)[0]
+        family = family_of[path] if family_of else Path(path).name.rsplit("_", 1)[0]
         pairs = groups.setdefault(family, ([], []))
         pairs[0].append((ref, est))
         pairs[1].append((ref, ks_est))
@@ -59,8 +99,10 @@ def by_family(cnn: evaluate.Evaluation, ks: evaluate.Evaluation) -> dict[str, tu
 
 
 def _short(r: metrics.KeyReport) -> str:
-    null_rate = r.breakdown.get("none", 0) / r.n if r.n else float("nan")
-    return f"{r.mirex:.3f} / {r.breakdown.get('relative', 0)} / {null_rate:.3f}"
+    """MIREX / relative-key errors / NULL share of a tonal family; the NULL share alone of a keyless one."""
+    if not r.n:
+        return f"NULL {r.keyless_recall:.3f}"
+    return f"{r.mirex:.3f} / {r.breakdown.get('relative', 0)} / {r.breakdown.get('none', 0) / r.n:.3f}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"real-instrument validation skipped: {absent} not found (`make libraries` brings them)\n")
         libraries = []
     sets = ensure_eval_sets(Path(args.sets), args.corpus_cache, libraries)
+    hits = write_hits_set(Path(args.sets), libraries) if libraries else None
+    if hits is not None:
+        sets[HITS_SET] = hits
     if Path(args.realkeys).exists():
         sets["realkeys"] = args.realkeys
     results = {
@@ -98,13 +143,14 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(row(name, r["cnn"], r["classic"]))
-    for name in ("pack", "real-keyless"):
+    for name in ("pack", "real-keyless", HITS_SET):
         if name in results:
             print(f"\n{name}, by family (MIREX / relative-key errors / NULL):")
             print("| family | files | CNN | KS |")
             print("|---|---|---|---|")
-            for family, (cnn, ks) in by_family(results[name]["cnn"], results[name]["classic"]).items():
-                print(f"| {family} | {cnn.n} | {_short(cnn)} | {_short(ks)} |")
+            family_of = pieces(sets[name]) if name == HITS_SET else None
+            for family, (cnn, ks) in by_family(results[name]["cnn"], results[name]["classic"], family_of).items():
+                print(f"| {family} | {cnn.n + cnn.n_keyless} | {_short(cnn)} | {_short(ks)} |")
     for name in ("loops", "melodies"):
         if name in results:
             print(f"\nCNN accuracy by confidence decile, {name}:")

@@ -127,20 +127,23 @@ def hydrogen_piece(instrument: str) -> str | None:
 
 def arrange_kits(drumkits: Path, dest: Path) -> dict[str, dict[str, int]]:
     """Link every layer of every instrument whose piece its name says as ``dest/<kit>/<piece>_<n><suffix>``, so
-    that the sampler (and ``realnotes``) read the piece from the file's name. Returns the counts by kit and piece.
+    that the sampler (and ``realnotes``) read the piece from the file's name; a sample that several instruments
+    use is linked once, under the first. Returns the counts by kit and piece.
     """
     counts: dict[str, dict[str, int]] = {}
     for xml in sorted(drumkits.glob("*/drumkit.xml")):
         kit = xml.parent
         pieces = counts.setdefault(kit.name, {})
+        linked: set[Path] = set()
         for instrument in ET.parse(xml).getroot().iterfind(".//{*}instrument"):
             piece = hydrogen_piece(instrument.findtext("{*}name") or "")
             if piece is None:
                 continue
             for filename in instrument.iterfind(".//{*}filename"):
                 audio = kit / (filename.text or "")
-                if not audio.is_file():
+                if not audio.is_file() or audio.resolve() in linked:  # kits reuse a sample in several instruments
                     continue
+                linked.add(audio.resolve())
                 link = dest / kit.name.replace(" ", "_") / f"{piece}_{pieces.get(piece, 0):03d}{audio.suffix.lower()}"
                 pieces[piece] = pieces.get(piece, 0) + 1
                 link.parent.mkdir(parents=True, exist_ok=True)
