@@ -22,11 +22,11 @@ SAMPLE_RATE = onsets.SAMPLE_RATE
 #: a one-shot whose partials are less harmonic than this (:attr:`pitch.PitchEstimate.harmonicity`, 0–1) is a
 #: drum hit or noise; chord stabs, pads and tonal FX of the validation sets lie above it (see the model card)
 UNPITCHED_HARMONICITY = 0.4
-#: ... and so is a hit that is barely more harmonic (below BORDERLINE_HARMONICITY), whose partials lie off any one
-#: equal-tempered grid (:attr:`pitch.PitchEstimate.coherence` below OFF_GRID_COHERENCE) and which dies away (DECAY_DB
-#: or more below its loudest, DECAY_SECONDS after it): real cymbals, hats and snares, whose inharmonic modes score
-#: 0.4–0.5. A widely detuned supersaw lies off the grid too, and can score as low, but a pad holds its level
-#: (see the model card)
+#: ... and so is a hit (DECAY_DB or more below its loudest, DECAY_SECONDS after it) whose partials lie off any one
+#: equal-tempered grid (:attr:`pitch.PitchEstimate.coherence` below OFF_GRID_COHERENCE), unless it is clearly
+#: harmonic (BORDERLINE_HARMONICITY or more) without a root: real cymbals, hats and snares, whose inharmonic modes
+#: score 0.4–0.5, and toms and hand drums, pitched but off the grid. A widely detuned supersaw stab lies off the
+#: grid too, but is a harmonic chord; a pad holds its level (see the model card)
 BORDERLINE_HARMONICITY = 0.5
 OFF_GRID_COHERENCE = 0.3
 DECAY_SECONDS = 0.75
@@ -131,22 +131,22 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     Key models answer for drums too (a tom or a snare's ring has partials the network and the chroma profile
     can read as a key, and a recorded kit's loop sounds like no drum loop the network learnt to call keyless).
     A sound is without notes when it is a one-shot whose partials are not harmonic (the pitch estimator's
-    harmonicity below :data:`UNPITCHED_HARMONICITY`; or below :data:`BORDERLINE_HARMONICITY` in a hit that dies
-    away, its partials off any one equal-tempered grid, coherence below :data:`OFF_GRID_COHERENCE`: a cymbal's
-    metal makes many narrow peaks, none of them notes), or when its spectrum has next to nothing in narrow
-    peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below :data:`TONELESS_SHARE`; a loop
-    or a one-shot). Both conditions are needed, the lack of notes and the model's doubt: a chord stab buried in
-    noise can be less harmonic and still clearly in a key.
+    harmonicity below :data:`UNPITCHED_HARMONICITY`; or a hit that dies away with its partials off any one
+    equal-tempered grid, coherence below :data:`OFF_GRID_COHERENCE`, unless it is a clearly harmonic chord: a
+    cymbal's metal and a tom's membrane make narrow peaks, none of them notes), or when its spectrum has next to
+    nothing in narrow peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below
+    :data:`TONELESS_SHARE`; a loop or a one-shot). Both conditions are needed, the lack of notes and the model's
+    doubt: a chord stab buried in noise can be less harmonic and still clearly in a key.
     """
     harmonicity = found.harmonicity or 0.0
-    metal = (
-        harmonicity < BORDERLINE_HARMONICITY
-        and found.coherence is not None
+    drum = (
+        found.coherence is not None
         and found.coherence < OFF_GRID_COHERENCE
         and found.fallen_db is not None
         and found.fallen_db <= -DECAY_DB
+        and (harmonicity < BORDERLINE_HARMONICITY or found.root_note is not None)
     )
-    unpitched = found.kind == kind_model.ONE_SHOT and (harmonicity < UNPITCHED_HARMONICITY or metal)
+    unpitched = found.kind == kind_model.ONE_SHOT and (harmonicity < UNPITCHED_HARMONICITY or drum)
     toneless = peaks is not None and peaks < TONELESS_SHARE
     if key.index is not None and (unpitched or toneless) and key.confidence < SURE_OF_KEY:
         return KeyEstimate(None, 0.0)

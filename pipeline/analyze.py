@@ -37,8 +37,8 @@ FEATURES_VERSION = "f14"  # f2: truncated files named; f3: declared key, tempo a
 # roots of top-octave notes over their instrument's body (what lies far below a note above 2 kHz counts less);
 # f11: roots of the piano's lowest strings (partials past the 16th), none for a low drum body; f12: roots of
 # top notes that ring briefly after a louder knock; f13: a loop's bars counted from its start (tails and fades too),
-# the tempo-level scorer retrained; f14: no key for a barely harmonic hit that dies away with its partials off any
-# equal-tempered grid (cymbals, hats, snares) that the key model is unsure of
+# the tempo-level scorer retrained; f14: no key for a hit that dies away with its partials off any equal-tempered
+# grid (cymbals, hats, snares, toms; not a harmonic chord) that the key model is unsure of
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -682,14 +684,18 @@ def test_a_hit_whose_partials_lie_off_the_grid_loses_a_key_its_model_is_unsure_o
 
 def test_only_a_hit_that_dies_away_is_taken_off_the_grid():
     """A widely detuned supersaw pad lies off the grid too and can score as barely harmonic; it holds its level,
-    which a cymbal or a snare does not."""
+    which a cymbal or a snare does not. A detuned chord stab dies away off the grid, but is clearly harmonic and
+    holds no one pitch; a tom off the grid holds one."""
     unsure = keys.KeyEstimate(3, 0.35)
-    held = descriptors.Descriptors("one-shot", harmonicity=0.45, coherence=0.2, fallen_db=-3.0)
-    hit = descriptors.Descriptors("one-shot", harmonicity=0.45, coherence=0.2, fallen_db=-30.0)
-    on_grid = descriptors.Descriptors("one-shot", harmonicity=0.45, coherence=0.8, fallen_db=-30.0)
-    harmonic = descriptors.Descriptors("one-shot", harmonicity=0.7, coherence=0.2, fallen_db=-30.0)
-    assert descriptors.gate_key(unsure, hit) == keys.KeyEstimate(None, 0.0)
-    for keeps in (held, on_grid, harmonic):
+    shot = functools.partial(descriptors.Descriptors, "one-shot")
+    metal = shot(harmonicity=0.45, coherence=0.2, fallen_db=-30.0)
+    tom = shot(root_note="Eb2", harmonicity=0.85, coherence=0.15, fallen_db=-30.0)
+    held = shot(harmonicity=0.45, coherence=0.2, fallen_db=-3.0)
+    on_grid = shot(harmonicity=0.45, coherence=0.8, fallen_db=-30.0)
+    chord = shot(harmonicity=0.7, coherence=0.2, fallen_db=-30.0)
+    for loses in (metal, tom):
+        assert descriptors.gate_key(unsure, loses) == keys.KeyEstimate(None, 0.0)
+    for keeps in (held, on_grid, chord):
         assert descriptors.gate_key(unsure, keeps) == unsure
 
 
