@@ -53,11 +53,11 @@ class Descriptors:
     bpm_confidence: float | None = None
     root_note: str | None = None
     tuning_cents: float | None = None
-    #: evidence, not catalog columns: how harmonic a one-shot's partials are, and how nearly they sit on one
-    #: equal-tempered grid (0–1 each); None for loops (and the next)
+    #: evidence, not catalog columns, None for loops: how harmonic a one-shot's partials are and how nearly they
+    #: sit on one equal-tempered grid (0–1 each), and how far below its loudest moment it is DECAY_SECONDS after
+    #: it (dB, ≤ 0)
     harmonicity: float | None = None
     coherence: float | None = None
-    #: evidence too: how far below its loudest moment a one-shot is DECAY_SECONDS after it (dB, ≤ 0)
     fallen_db: float | None = None
 
 

@@ -314,10 +314,10 @@ def grid_coherence(freqs: np.ndarray, amps: np.ndarray) -> float:
     Each peak's place within its semitone is an angle (100 cents a turn); the result is the length of the
     amplitude-weighted mean of those angles over every peak of every frame. The partials of notes and
     chords lie on a common grid (a harmonic series' strong partials within a few cents of it: the fifth
-    2 cents off, the major third 14), so a stab, a pluck or a melody's note scores 0.6–0.97 on the
-    validation sets; a cymbal's, a snare's or a hand drum's modes are inharmonic and fall anywhere on it,
-    0.05–0.3, however many narrow peaks they make. A sound of one dominant partial scores near 1: it is a
-    pitch, and the harmonic tests decide it.
+    2 cents off, the major third 14), so a stab or a melody's note scores 0.6–0.97 on the validation sets
+    (a glide or a wide detune smears it lower); a cymbal's, a snare's or a hand drum's modes are inharmonic
+    and fall anywhere on it, 0.05–0.3, however many narrow peaks they make. A sound of one dominant partial
+    scores near 1: it is a pitch, and the harmonic tests decide it.
 
     Parameters
     ----------
