@@ -44,6 +44,8 @@ PLAIN_ATTACK = 4.0
 #: that) and before the end (where a note cut while it rings clicks) (dB, s)
 BEAT_LEVEL_DB = -20.0
 PLAIN_SKIP_SECONDS = 0.25
+#: a held note's release: the attacks this long before the sound's last frame at level (s)
+RELEASE_SECONDS = 0.15
 #: a long file is one sound dying away when its loudest frame lies in this share of it from the start and its
 #: last third lies this many dB below its first
 RING_START = 0.02
@@ -67,26 +69,33 @@ FEATURES = (
 #: (3,400 development files: 1–16-bar loops with and without drums, half of them one bar, song excerpts, notes,
 #: chord stabs, drum hits, tonal and keyless FX, pads, recorded notes and hits; the files no rule decides)
 WEIGHTS: dict[str, float] = {
-    "log2_seconds": -0.146,
-    "log2_onsets": -0.093,
-    "onset_spread": 1.449,
-    "periodicity": 2.262,
-    "bar_exact": 1.864,
-    "end_level": 0.563,
-    "at_level_share": 1.876,
-    "loudest_position": -0.271,
-    "level_change": -1.298,
-    "later_attack": 3.160,
-    "strong_onsets": 0.042,
-    "wrap_attack": 0.452,
+    "log2_seconds": -0.229,
+    "log2_onsets": -0.045,
+    "onset_spread": 1.539,
+    "periodicity": 2.338,
+    "bar_exact": 1.808,
+    "end_level": 0.428,
+    "at_level_share": 1.567,
+    "loudest_position": -0.323,
+    "level_change": -1.079,
+    "later_attack": 3.242,
+    "strong_onsets": -0.009,
+    "wrap_attack": 0.462,
 }
-INTERCEPT = -14.12
+INTERCEPT = -14.16
 
 
 def body(onsets: Onsets) -> np.ndarray:
-    """The onset strength without the file's last :data:`END_SECONDS`: a sound cut off while it sounds ends in
-    a broadband click there, which is no attack (the frames past the end are padded)."""
-    return onsets.strength[: max(1, onsets.frames - int(round(END_SECONDS * onsets.fps)))]
+    """The onset strength up to where the sound stops: without the file's last :data:`END_SECONDS` (a sound cut
+    off while it sounds ends in a broadband click there, which is no attack; the frames past the end are
+    padded), nor the last :data:`RELEASE_SECONDS` before its last frame at level (within :data:`BEAT_LEVEL_DB`
+    of the loudest): a held note released, by a wind player's tongue or a sampler's note-off, clicks as it
+    falls silent, and that is no beat either."""
+    end = onsets.frames - int(round(END_SECONDS * onsets.fps))
+    at_level = np.flatnonzero(onsets.energy_db > BEAT_LEVEL_DB)
+    if at_level.size:
+        end = min(end, int(at_level[-1]) + 1 - int(round(RELEASE_SECONDS * onsets.fps)))
+    return onsets.strength[: max(1, end)]
 
 
 def later_attack(onsets: Onsets) -> float:
