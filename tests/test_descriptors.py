@@ -291,7 +291,7 @@ def test_a_steady_chord_cut_off_is_a_one_shot_and_its_end_click_no_beat():
 
 def test_a_held_note_released_with_a_click_is_a_one_shot_with_its_root():
     """A wind note or a sampler's note-off: a held tone stops with a broadband click and falls silent a second
-    before the file ends. The click is the strongest onset after the attack, and no beat."""
+    before the file ends. The click is as strong an onset as a beat, and is none."""
     rng = np.random.default_rng(4)
     held, after = int(2.5 * SR), int(1.0 * SR)
     y = np.zeros(held + after, dtype=np.float32)
