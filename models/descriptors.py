@@ -38,6 +38,10 @@ DECAY_DB = 15.0
 TONELESS_SHARE = 0.05
 #: ... either has no key unless the key model is at least this sure of one
 SURE_OF_KEY = 0.6
+#: ... and a hit off the grid without a pitch (a snare, a cymbal, a hat: the network is sometimes sure of a key
+#: for a snare's ring) unless it is at least this sure; a pitched hit is held to SURE_OF_KEY, as a pitched impact
+#: or a bass note dying away off the grid is one whose key the network knows (see the model card)
+SURE_OF_HIT = 0.7
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,8 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     cymbal's metal and a tom's membrane make narrow peaks, none of them notes), or when its spectrum has next to
     nothing in narrow peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below
     :data:`TONELESS_SHARE`; a loop or a one-shot). Both conditions are needed, the lack of notes and the model's
-    doubt: a chord stab buried in noise can be less harmonic and still clearly in a key.
+    doubt (confidence under :data:`SURE_OF_KEY`, or :data:`SURE_OF_HIT` for a hit off the grid without a pitch):
+    a chord stab buried in noise can be less harmonic and still clearly in a key.
     """
     harmonicity = found.harmonicity or 0.0
     drum = (
@@ -150,6 +155,7 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     )
     unpitched = found.kind == kind_model.ONE_SHOT and (harmonicity < UNPITCHED_HARMONICITY or drum)
     toneless = peaks is not None and peaks < TONELESS_SHARE
-    if key.index is not None and (unpitched or toneless) and key.confidence < SURE_OF_KEY:
+    sure = SURE_OF_HIT if drum and found.root_note is None else SURE_OF_KEY
+    if key.index is not None and (unpitched or toneless) and key.confidence < sure:
         return KeyEstimate(None, 0.0)
     return key

@@ -740,6 +740,18 @@ def test_only_a_hit_that_dies_away_is_taken_off_the_grid():
         assert descriptors.gate_key(unsure, keeps) == unsure
 
 
+def test_a_hit_off_the_grid_without_a_pitch_needs_a_surer_key_than_a_pitched_one():
+    """The network is sometimes fairly sure of a key for a snare's ring; a pitched sound dying away off the grid
+    (a tonal FX's impact, a bass note) is one whose key it knows at the usual confidence."""
+    between = keys.KeyEstimate(3, (descriptors.SURE_OF_KEY + descriptors.SURE_OF_HIT) / 2)
+    sure = keys.KeyEstimate(3, descriptors.SURE_OF_HIT)
+    shot = functools.partial(descriptors.Descriptors, "one-shot", coherence=0.2, fallen_db=-30.0)
+    snare, impact = shot(harmonicity=0.45), shot(root_note="D3", harmonicity=0.6)
+    assert descriptors.gate_key(between, snare) == keys.KeyEstimate(None, 0.0)
+    assert descriptors.gate_key(sure, snare) == sure
+    assert descriptors.gate_key(between, impact) == between
+
+
 def test_a_tom_whose_pitch_falls_as_it_rings_loses_a_key_its_model_is_unsure_of():
     """A drum head sounds sharp when struck and settles as it rings; its partials, on the membrane's near-grid
     ratios, smear over the semitones less than a cymbal's (0.3 or more) but still under the notes' coherence."""
