@@ -304,6 +304,20 @@ def test_without_apt_the_hydrogen_kits_are_skipped_in_one_line(tmp_path, monkeyp
     assert not (tmp_path / "libs" / "validation" / "hydrogen-kits").exists()
 
 
+def test_make_evaluate_says_when_its_real_sets_were_made_from_other_libraries(tmp_path):
+    """A set once written stays the yardstick; figures measured on it are of the libraries it was made from, so a
+    run with other libraries says so (sets made before the record existed stay silent)."""
+    from sampledex.pipeline.tools import keyreport
+
+    assert keyreport.libraries_note(tmp_path, ["libs/validation/jrhodes3d"]) is None  # no record
+    keyreport.record_libraries(tmp_path, ["libs/validation/jrhodes3d", "libs/validation/discord-gm-drums"])
+    same = ["elsewhere/discord-gm-drums", "elsewhere/jrhodes3d"]
+    assert keyreport.libraries_note(tmp_path, same) is None
+    note = keyreport.libraries_note(tmp_path, [*same, "elsewhere/hydrogen-kits"])
+    assert note is not None and "\n" not in note
+    assert "made from discord-gm-drums, jrhodes3d, not from discord-gm-drums, hydrogen-kits, jrhodes3d" in note
+
+
 def test_make_evaluate_lists_the_validation_kits_hits_as_a_keyless_set(library, tmp_path):
     """The recorded hits are evaluated as they are, by piece: the figure the no-key rules are judged on."""
     from sampledex.pipeline.tools import evaluate, keyreport

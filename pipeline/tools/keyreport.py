@@ -36,7 +36,35 @@ def ensure_eval_sets(folder: Path, corpus_cache: str, libraries: Sequence[str] =
         pieces = [p for p in corpus.load_pieces(corpus_cache) if corpus.is_held_out(p.id)]
         real = [sampler.Sampler.load(libraries)] if set(missing) & set(datagen.REAL_SETS) else None
         sets.update(datagen.write_eval_sets(folder, pieces, names=missing, renderers=real))
+        if real is not None:
+            record_libraries(folder, libraries)
     return sets
+
+
+#: which library folders the real-instrument sets and the recorded hits were made from
+LIBRARIES_RECORD = "libraries.txt"
+
+
+def record_libraries(folder: Path, libraries: Sequence[str]) -> None:
+    """Write the names of the library folders the real-instrument sets under ``folder`` are made from."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / LIBRARIES_RECORD).write_text("".join(f"{name}\n" for name in sorted({Path(f).name for f in libraries})))
+
+
+def libraries_note(folder: Path, libraries: Sequence[str]) -> str | None:
+    """One line when the real-instrument sets under ``folder`` were made from other library folders than
+    ``libraries`` (a set once written stays as it is, so its figures are of its own libraries); None when they
+    are the same, or no record is there."""
+    record = folder / LIBRARIES_RECORD
+    if not record.exists():
+        return None
+    then, now = record.read_text().split(), sorted({Path(f).name for f in libraries})
+    if then == now:
+        return None
+    return (
+        f"note: the real-instrument sets in {folder} were made from {', '.join(then) or 'no library'}, not from "
+        f"{', '.join(now) or 'no library'}; delete them (and {LIBRARIES_RECORD}) to make them from these"
+    )
 
 
 #: the keyless set of the validation libraries' own drum hits
@@ -126,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
         absent = ", ".join(f for f in args.library if f not in libraries)
         print(f"real-instrument validation skipped: {absent} not found (`make libraries` brings them)\n")
         libraries = []
+    if libraries and (note := libraries_note(Path(args.sets), libraries)) is not None:
+        print(note + "\n")
     sets = ensure_eval_sets(Path(args.sets), args.corpus_cache, libraries)
     hits = write_hits_set(Path(args.sets), libraries) if libraries else None
     if hits is not None:
