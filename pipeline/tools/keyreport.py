@@ -36,19 +36,23 @@ def ensure_eval_sets(folder: Path, corpus_cache: str, libraries: Sequence[str] =
         pieces = [p for p in corpus.load_pieces(corpus_cache) if corpus.is_held_out(p.id)]
         real = [sampler.Sampler.load(libraries)] if set(missing) & set(datagen.REAL_SETS) else None
         sets.update(datagen.write_eval_sets(folder, pieces, names=missing, renderers=real))
-        if real is not None:
+        if set(datagen.REAL_SETS) <= set(missing):  # a record of these libraries, not of sets made before
             record_libraries(folder, libraries)
     return sets
 
 
-#: which library folders the real-instrument sets and the recorded hits were made from
+#: which library folders the real-instrument sets were made from (the recorded hits are listed in the same run)
 LIBRARIES_RECORD = "libraries.txt"
+
+
+def _names(libraries: Sequence[str]) -> list[str]:
+    return sorted({Path(f).name for f in libraries})
 
 
 def record_libraries(folder: Path, libraries: Sequence[str]) -> None:
     """Write the names of the library folders the real-instrument sets under ``folder`` are made from."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / LIBRARIES_RECORD).write_text("".join(f"{name}\n" for name in sorted({Path(f).name for f in libraries})))
+    (folder / LIBRARIES_RECORD).write_text("".join(f"{name}\n" for name in _names(libraries)))
 
 
 def libraries_note(folder: Path, libraries: Sequence[str]) -> str | None:
@@ -58,7 +62,7 @@ def libraries_note(folder: Path, libraries: Sequence[str]) -> str | None:
     record = folder / LIBRARIES_RECORD
     if not record.exists():
         return None
-    then, now = record.read_text().split(), sorted({Path(f).name for f in libraries})
+    then, now = record.read_text().splitlines(), _names(libraries)
     if then == now:
         return None
     return (
