@@ -27,9 +27,10 @@ UNPITCHED_HARMONICITY = 0.4
 #: harmonic (BORDERLINE_HARMONICITY or more) without a root: real cymbals, hats and snares, whose inharmonic modes
 #: score 0.4–0.5 (recorded snares, hand drums and toms up to 0.6), and toms and hand drums, pitched but off the
 #: grid: a membrane's pitch falls as it rings, which smears its partials over the grid (an ideal membrane falling
-#: 5–10 % scores 0.24–0.39, its modes held still 0.65–0.78). A widely detuned supersaw stab lies off the grid too,
-#: but is a harmonic chord (most of them 0.6 or more); a pad holds its level; a plucked string or a struck bar
-#: holding its note lies above (see the model card)
+#: 5–10 % scores 0.24–0.39, its modes held still 0.65–0.78). A widely detuned supersaw stab lies off the grid too
+#: and can be a clearly harmonic chord (most such stabs score under 0.5, and keep their key only when the key model
+#: is sure of it); a pad holds its level; a plucked string or a struck bar holding its note lies above (see the
+#: model card)
 BORDERLINE_HARMONICITY = 0.6
 OFF_GRID_COHERENCE = 0.5
 DECAY_SECONDS = 0.75
