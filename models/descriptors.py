@@ -31,7 +31,7 @@ UNPITCHED_HARMONICITY = 0.4
 #: and can be a clearly harmonic chord (most such stabs score under 0.5, and keep their key only when the key model
 #: is sure of it); a pad holds its level; a plucked string or a struck bar holding its note lies above (see the
 #: model card)
-BORDERLINE_HARMONICITY = 0.6
+BORDERLINE_HARMONICITY = 0.55
 OFF_GRID_COHERENCE = 0.5
 DECAY_SECONDS = 0.75
 DECAY_DB = 15.0

@@ -41,8 +41,8 @@ FEATURES_VERSION = "f17"  # f2: truncated files named; f3: declared key, tempo a
 # grid (cymbals, hats, snares, toms; not a harmonic chord) that the key model is unsure of; f15: a held note's
 # release click no beat (sustained notes kept as one-shots), the loop-or-one-shot model refitted; f16: the hit rule
 # of f14 up to coherence 0.5 (toms and hand drums whose pitch falls as they ring), and a hit off the grid without
-# a pitch keeps a key only at confidence 0.7; f17: the hit rule spares only chords of harmonicity 0.6 or more
-# (hand drums, toms and snares of 0.5–0.6 no longer pass for one)
+# a pitch keeps a key only at confidence 0.7; f17: the hit rule spares only chords of harmonicity 0.55 or more
+# (hand drums, toms and snares of 0.5–0.55 no longer pass for one)
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)

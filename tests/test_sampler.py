@@ -151,6 +151,30 @@ def test_drum_notes_play_the_kit_and_a_kitless_sampler_says_so(library):
         keys_only.render([Note(0.0, 0.1, 36, 0.9)], 1.0, drums=True)
 
 
+def test_a_kit_recorded_a_folder_per_piece_is_one_kit(tmp_path):
+    """DrumGizmo kits (and many SFZ kits) keep each piece in a folder of its own (Samples/KdrumL, Samples/Snare):
+    those folders are one kit, so that a drum loop plays its kick, snare and hats, not every note on one piece."""
+    for folder, stem in (("KdrumL", "Kick"), ("Snare", "Snare"), ("HihatClosed", "HihatClosed")):
+        (tmp_path / "MyKit" / "Samples" / folder).mkdir(parents=True)
+        for i in range(2):
+            sf.write(tmp_path / "MyKit" / "Samples" / folder / f"{stem}-{i + 1}.wav", burst(i, seconds=0.2), FILE_SR)
+    (kit,) = sampler.load_library(tmp_path).kits
+    assert kit.name == str(Path("MyKit") / "Samples")
+    assert {p: len(h) for p, h in kit.pieces.items()} == {"kick": 2, "snare": 2, "hat_closed": 2}
+
+
+def test_a_drum_hit_is_drawn_from_the_layers_its_velocity_points_to():
+    """A kit recorded at every dynamic: a loud note plays a loud hit and a soft one a soft hit, not one drawn at
+    random (a pattern's two kicks as one rimshot and one ghost note)."""
+    layers = [burst(0, seconds=0.1) * gain for gain in np.geomspace(0.02, 1.0, 12)]
+    kit = sampler.Kit("kit", {"kick": list(reversed(layers))})
+    rng = np.random.default_rng(0)
+    loud = [np.max(np.abs(kit.hit(36, rng, 1.0))) for _ in range(50)]
+    soft = [np.max(np.abs(kit.hit(36, rng, 0.1))) for _ in range(50)]
+    assert np.median(loud) > 5 * np.median(soft)
+    assert len({float(x) for x in loud}) > 1  # round robins: the layers beside it, now and then
+
+
 def test_a_folder_without_audio_is_a_clear_error(tmp_path):
     (tmp_path / "notes.txt").write_text("not audio")
     with pytest.raises(sampler.LibraryError, match="holds no audio file"):

@@ -4,7 +4,9 @@ Multisample libraries (SFZ instruments and the like: a folder of recorded notes,
 the name; drum kits of single hits) are read as folders of audio, never through their ``.sfz`` programs:
 names are enough once each instrument's octave numbering is checked against the pitch heard.
 
-    folder ──► files, grouped by the folder that holds them (one instrument or kit each)
+    folder ──► files, grouped by the folder that holds them (one instrument or kit each; a folder named for
+               one piece, as DrumGizmo's ``Samples/KdrumL`` or an SFZ kit's ``Samples/Snare``, belongs to the
+               kit of the folder above it)
            ──► each file: a drum piece (from its name and folders) or a recorded note
                (from its name, else from the pitch heard: :func:`pitch.estimate_pitch`)
            ──► an instrument's octave numbering: the octave shift that makes most names agree with the
@@ -38,6 +40,9 @@ SR = 22050
 AUDIO_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg")
 #: a recorded note is kept for at most this long (s): longer tails add memory, not information
 MAX_SECONDS = 8.0
+#: a drum hit is drawn this share of a piece's hits (sorted by level) around the one its velocity points to: round
+#: robins and the layers beside it, as a drummer never strikes twice alike
+VELOCITY_SPREAD = 0.05
 #: a note further than this from every recorded one (semitones) is moved by octaves into the range
 MAX_STRETCH = 4
 #: release of a note let go before its sample ends (s)
@@ -236,17 +241,25 @@ class Instrument:
 
 @dataclass
 class Kit:
-    """Single hits of one folder, by piece."""
+    """Single hits of one kit, by piece, each piece's hits sorted by level (peak): its velocity layers."""
 
     name: str
     pieces: dict[str, list[np.ndarray]]
 
-    def hit(self, gm_note: int, rng: np.random.Generator) -> np.ndarray:
-        """A recorded hit for a General MIDI drum note (another piece where the kit lacks it)."""
+    def __post_init__(self) -> None:
+        for hits in self.pieces.values():
+            hits.sort(key=lambda y: float(np.max(np.abs(y))))
+
+    def hit(self, gm_note: int, rng: np.random.Generator, velocity: float = 1.0) -> np.ndarray:
+        """A recorded hit for a General MIDI drum note (another piece where the kit lacks it), from the layers
+        nearest ``velocity`` (0–1). A kit recorded at every dynamic (DrumGizmo's: dozens of hits per piece,
+        ghost notes to rimshots) would otherwise play each beat at a dynamic drawn at random, and a pattern's
+        kick on one and three as one loud kick and one ghost."""
         for piece in (*GM_DRUMS.get(gm_note, ()), *_PERCUSSION, *self.pieces):
             if self.pieces.get(piece):
                 hits = self.pieces[piece]
-                return hits[int(rng.integers(len(hits)))]
+                at = velocity * (len(hits) - 1) + float(rng.normal(0, 0.25 + VELOCITY_SPREAD * len(hits)))
+                return hits[int(np.clip(round(at), 0, len(hits) - 1))]
         raise LibraryError(f"kit {self.name} has no hits")
 
 
@@ -280,6 +293,19 @@ def audio_files(folder: str | Path) -> list[Path]:
     return found
 
 
+def _folder_name(place: Path, root: Path) -> str:
+    return str(place.relative_to(root)) if place != root else root.name
+
+
+def kit_folder(parent: Path, root: Path) -> Path:
+    """The folder whose kit the hits in ``parent`` belong to: ``parent`` itself, or the folder above it when
+    ``parent`` is named for one piece (a kit recorded a folder per piece: ``Samples/KdrumL``, ``Samples/Tom2``),
+    so that a loop is played on the whole kit and not on one piece of it."""
+    if parent != root and any(_piece_word(w) for w in words(parent.name)):
+        return parent.parent
+    return parent
+
+
 def load_library(folder: str | Path, *, sr: int = SR, max_seconds: float = MAX_SECONDS) -> Library:
     """Read a folder of recordings (any depth) as instruments and kits; see the module's docstring.
 
@@ -289,7 +315,8 @@ def load_library(folder: str | Path, *, sr: int = SR, max_seconds: float = MAX_S
     groups: dict[Path, list[Path]] = {}
     for path in audio_files(folder):
         groups.setdefault(path.parent, []).append(path)
-    instruments, kits, left_out = [], [], []
+    instruments, left_out = [], []
+    kit_pieces: dict[Path, dict[str, list[np.ndarray]]] = {}
     for parent, paths in groups.items():
         pieces: dict[str, list[np.ndarray]] = {}
         named, heard, recordings = [], [], []
@@ -313,14 +340,14 @@ def load_library(folder: str | Path, *, sr: int = SR, max_seconds: float = MAX_S
             named.append(note_from_name(path.stem))
             heard.append(heard_midi(y, sr=sr))
             recordings.append((relative, y))
-        name = str(parent.relative_to(folder)) if parent != folder else folder.name
+        name = _folder_name(parent, folder)
         if recordings and sum(map(len, pieces.values())) > len(
             recordings
         ):  # mostly a kit: its other sounds are percussion
             pieces.setdefault("perc", []).extend(y for _, y in recordings)
             named, heard, recordings = [], [], []
-        if pieces:
-            kits.append(Kit(name, pieces))
+        for piece, hits in pieces.items():
+            kit_pieces.setdefault(kit_folder(parent, folder), {}).setdefault(piece, []).extend(hits)
         shift = octave_shift([n for n in named if n is not None], [h for n, h in zip(named, heard) if n is not None])
         zones = []
         for (relative, y), n, h in zip(recordings, named, heard):
@@ -340,6 +367,7 @@ def load_library(folder: str | Path, *, sr: int = SR, max_seconds: float = MAX_S
             instruments.append(Instrument(name, zones))
         elif zones:  # strays, or an instrument of noises (a guitar played behind the bridge): no pitch to teach
             left_out.append((name, f"{len(zones)} notes, {pitched} of {len(heard)} recordings heard pitched"))
+    kits = [Kit(_folder_name(place, folder), pieces) for place, pieces in kit_pieces.items()]
     if not instruments and not kits:
         raise LibraryError(f"{folder} holds no recorded note or drum hit the sampler can play")
     return Library(str(folder), instruments, kits, left_out)
@@ -403,7 +431,7 @@ class Sampler:
                 raise LibraryError(f"{self.name} has no drum kit")
             kit = self.kits[int(self.rng.integers(len(self.kits)))]
             for n in notes:
-                hit = kit.hit(int(round(n.midi)), self.rng)
+                hit = kit.hit(int(round(n.midi)), self.rng, n.velocity)
                 _place(out, hit * (0.3 + 0.7 * n.velocity), int(round(n.onset * self.sr)))
             return out
         if not self.instruments:
