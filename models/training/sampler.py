@@ -197,6 +197,13 @@ def octave_shift(named: Sequence[int], heard: Sequence[float | None]) -> int:
     return votes.most_common(1)[0][0] if votes else 0
 
 
+def _layer_index(count: int, velocity: float, rng: np.random.Generator, *, spread: float) -> int:
+    """Which of ``count`` layers (sorted by level) a note of ``velocity`` (0–1) plays: the one it points to, give
+    or take a normal draw of ``spread`` layers."""
+    at = velocity * (count - 1) + float(rng.normal(0, spread))
+    return int(np.clip(round(at), 0, count - 1))
+
+
 @dataclass(frozen=True)
 class Zone:
     """One recorded note: ``audio`` (mono float32 at the sampler's rate), its ``midi`` note and its level
@@ -235,8 +242,7 @@ class Instrument:
         nearest = np.flatnonzero(distance == distance.min())
         recorded = int(self.notes[nearest[int(rng.integers(nearest.size))]])
         layer = [z for z in self.zones if z.midi == recorded]  # sorted by level
-        at = velocity * (len(layer) - 1) + float(rng.normal(0, 0.25))  # now and then the layer beside it
-        return layer[int(np.clip(round(at), 0, len(layer) - 1))]
+        return layer[_layer_index(len(layer), velocity, rng, spread=0.25)]  # now and then the layer beside it
 
 
 @dataclass
@@ -258,8 +264,7 @@ class Kit:
         for piece in (*GM_DRUMS.get(gm_note, ()), *_PERCUSSION, *self.pieces):
             if self.pieces.get(piece):
                 hits = self.pieces[piece]
-                at = velocity * (len(hits) - 1) + float(rng.normal(0, 0.25 + VELOCITY_SPREAD * len(hits)))
-                return hits[int(np.clip(round(at), 0, len(hits) - 1))]
+                return hits[_layer_index(len(hits), velocity, rng, spread=0.25 + VELOCITY_SPREAD * len(hits))]
         raise LibraryError(f"kit {self.name} has no hits")
 
 
