@@ -44,6 +44,10 @@ SURE_OF_KEY = 0.6
 #: for a snare's ring) unless it is at least this sure; a pitched hit is held to SURE_OF_KEY, as a pitched impact
 #: or a bass note dying away off the grid is one whose key the network knows (see the model card)
 SURE_OF_HIT = 0.7
+#: ... and a hit off the grid that is spared as a possible chord (BORDERLINE_HARMONICITY or more, no root) keeps its
+#: key only where the model gives it at least this: a drum machine's hats (six detuned square waves) are as harmonic
+#: as a detuned stab, and the network is plainly unsure of a key for them, seldom of a chord's (see the model card)
+SURE_OF_CHORD = 0.3
 
 
 @dataclass(frozen=True)
@@ -145,19 +149,26 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     nothing in narrow peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below
     :data:`TONELESS_SHARE`; a loop or a one-shot). Both conditions are needed, the lack of notes and the model's
     doubt (confidence under :data:`SURE_OF_KEY`, or :data:`SURE_OF_HIT` for a hit off the grid without a pitch):
-    a chord stab buried in noise can be less harmonic and still clearly in a key.
+    a chord stab buried in noise can be less harmonic and still clearly in a key. A hit off the grid spared as a
+    possible chord still needs :data:`SURE_OF_CHORD`.
     """
     harmonicity = found.harmonicity or 0.0
-    drum = (
+    one_shot = found.kind == kind_model.ONE_SHOT
+    off_grid_hit = (
         found.coherence is not None
         and found.coherence < OFF_GRID_COHERENCE
         and found.fallen_db is not None
         and found.fallen_db <= -DECAY_DB
-        and (harmonicity < BORDERLINE_HARMONICITY or found.root_note is not None)
     )
-    unpitched = found.kind == kind_model.ONE_SHOT and (harmonicity < UNPITCHED_HARMONICITY or drum)
+    drum = off_grid_hit and (harmonicity < BORDERLINE_HARMONICITY or found.root_note is not None)
+    unpitched = one_shot and (harmonicity < UNPITCHED_HARMONICITY or drum)
     toneless = peaks is not None and peaks < TONELESS_SHARE
-    sure = SURE_OF_HIT if drum and found.root_note is None else SURE_OF_KEY
-    if key.index is not None and (unpitched or toneless) and key.confidence < sure:
+    if unpitched or toneless:
+        sure = SURE_OF_HIT if drum and found.root_note is None else SURE_OF_KEY
+    elif one_shot and off_grid_hit:  # spared as a possible chord
+        sure = SURE_OF_CHORD
+    else:
+        return key
+    if key.index is not None and key.confidence < sure:
         return KeyEstimate(None, 0.0)
     return key

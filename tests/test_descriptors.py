@@ -754,6 +754,24 @@ def test_a_hit_off_the_grid_without_a_pitch_needs_a_surer_key_than_a_pitched_one
     assert descriptors.gate_key(between, impact) == between
 
 
+def test_a_hit_spared_as_a_chord_still_needs_a_key_its_model_is_not_plainly_unsure_of():
+    """A drum machine's hat (six detuned square waves) dies away off the grid as harmonic as a detuned chord stab;
+    the network is plainly unsure of a key for it. A held sound or one on the grid is not asked."""
+    plainly_unsure = keys.KeyEstimate(3, descriptors.SURE_OF_CHORD - 0.05)
+    unsure = keys.KeyEstimate(3, descriptors.SURE_OF_CHORD)
+    shot = functools.partial(descriptors.Descriptors, "one-shot", harmonicity=0.57)
+    hat, held, on_grid = (
+        shot(coherence=0.2, fallen_db=-30.0),
+        shot(coherence=0.2, fallen_db=-3.0),
+        shot(coherence=0.8, fallen_db=-30.0),
+    )
+    loop = descriptors.Descriptors("loop", bpm=120.0, harmonicity=0.57, coherence=0.2, fallen_db=-30.0)
+    assert descriptors.gate_key(plainly_unsure, hat) == keys.KeyEstimate(None, 0.0)
+    assert descriptors.gate_key(unsure, hat) == unsure
+    for keeps in (held, on_grid, loop):
+        assert descriptors.gate_key(plainly_unsure, keeps) == plainly_unsure
+
+
 def test_a_tom_whose_pitch_falls_as_it_rings_loses_a_key_its_model_is_unsure_of():
     """A drum head sounds sharp when struck and settles as it rings; its partials, on the membrane's near-grid
     ratios, smear over the semitones less than a cymbal's (0.3 or more) but still under the notes' coherence."""
