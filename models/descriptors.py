@@ -48,6 +48,11 @@ SURE_OF_HIT = 0.7
 #: key only where the model gives it at least this: a drum machine's hats (six detuned square waves) are as harmonic
 #: as a detuned stab, and the network is plainly unsure of a key for them, seldom of a chord's (see the model card)
 SURE_OF_CHORD = 0.3
+#: a file with less than this share in narrow peaks holds few notes (a drum loop's toms, a hit's ring; the tonal files
+#: of the validation sets that do are melodies of one soft line, of which the key model is surer) ...
+FAINT_TONES_SHARE = 0.1
+#: ... and has no key unless the model is at least this sure of one (see the model card)
+SURE_OF_FAINT_TONES = 0.4
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,9 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     :data:`TONELESS_SHARE`; a loop or a one-shot). Both conditions are needed, the lack of notes and the model's
     doubt (confidence under :data:`SURE_OF_KEY`, or :data:`SURE_OF_HIT` for a hit off the grid without a pitch):
     a chord stab buried in noise can be less harmonic and still clearly in a key. A hit off the grid spared as a
-    possible chord still needs :data:`SURE_OF_CHORD`.
+    possible chord still needs :data:`SURE_OF_CHORD`, and a file with few notes in its spectrum (``peaks`` under
+    :data:`FAINT_TONES_SHARE`) :data:`SURE_OF_FAINT_TONES`: the less of a sound is notes, the surer of its key the
+    model must be.
     """
     harmonicity = found.harmonicity or 0.0
     one_shot = found.kind == kind_model.ONE_SHOT
@@ -163,12 +170,13 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     drum = off_grid_hit and (harmonicity < BORDERLINE_HARMONICITY or found.root_note is not None)
     unpitched = one_shot and (harmonicity < UNPITCHED_HARMONICITY or drum)
     toneless = peaks is not None and peaks < TONELESS_SHARE
+    sure = 0.0
     if unpitched or toneless:
         sure = SURE_OF_HIT if drum and found.root_note is None else SURE_OF_KEY
     elif one_shot and off_grid_hit:  # spared as a possible chord
         sure = SURE_OF_CHORD
-    else:
-        return key
+    if peaks is not None and peaks < FAINT_TONES_SHARE:
+        sure = max(sure, SURE_OF_FAINT_TONES)
     if key.index is not None and key.confidence < sure:
         return KeyEstimate(None, 0.0)
     return key

@@ -772,6 +772,20 @@ def test_a_hit_spared_as_a_chord_still_needs_a_key_its_model_is_not_plainly_unsu
         assert descriptors.gate_key(plainly_unsure, keeps) == plainly_unsure
 
 
+def test_the_fewer_notes_a_file_holds_the_surer_of_its_key_the_model_must_be():
+    """Under TONELESS_SHARE of the spectrum in narrow peaks a file needs SURE_OF_KEY; under FAINT_TONES_SHARE (a drum
+    loop whose toms ring) SURE_OF_FAINT_TONES; a file with more in its peaks keeps even an unsure key."""
+    loop = descriptors.Descriptors("loop", bpm=120.0)
+    unsure = keys.KeyEstimate(3, descriptors.SURE_OF_FAINT_TONES - 0.05)
+    fairly = keys.KeyEstimate(3, descriptors.SURE_OF_FAINT_TONES)
+    faint = (descriptors.TONELESS_SHARE + descriptors.FAINT_TONES_SHARE) / 2
+    assert descriptors.gate_key(unsure, loop, faint) == keys.KeyEstimate(None, 0.0)
+    assert descriptors.gate_key(fairly, loop, faint) == fairly
+    assert descriptors.gate_key(fairly, loop, descriptors.TONELESS_SHARE / 2) == keys.KeyEstimate(None, 0.0)
+    assert descriptors.gate_key(unsure, loop, descriptors.FAINT_TONES_SHARE) == unsure
+    assert descriptors.gate_key(unsure, loop) == unsure  # no spectrum given: nothing to judge by
+
+
 def test_a_tom_whose_pitch_falls_as_it_rings_loses_a_key_its_model_is_unsure_of():
     """A drum head sounds sharp when struck and settles as it rings; its partials, on the membrane's near-grid
     ratios, smear over the semitones less than a cymbal's (0.3 or more) but still under the notes' coherence."""
