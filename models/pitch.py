@@ -28,7 +28,8 @@ A sound is pitched when the frames that agree hold most of the loudness from the
 (:data:`MIN_AGREEMENT`), its partials are harmonic (:data:`MIN_HARMONICITY`; less is asked of a sound
 whose partials that carry the pitch are clearly periodic, as struck bars and plucked strings have
 partials off the harmonic series, unless it lies below :data:`PERIODIC_MIN_HZ`, where that is a drum's
-body; and of a pitch above :data:`HIGH_HZ`, which has few partials to show), the
+body; of a pitch above :data:`HIGH_HZ`, which has few partials to show; and of a note from C2 up held
+:data:`LONG_HELD_SECONDS` or more, :data:`MIN_HARMONICITY_HELD`), the
 whole sound, noise included, repeats at its period
 (:data:`MIN_PERIODICITY`; a snare's tonal head under its rattle does not pass), and it holds the pitch
 for long enough (:data:`MIN_HELD_SECONDS`) — not only as a short tail after a sweep that holds most of
@@ -137,6 +138,11 @@ HIGH_HZ = 1000.0
 MIN_HARMONICITY_PERIODIC = 0.4
 CLEARLY_PERIODIC = 0.9
 PERIODIC_MIN_HZ = 65.0
+#: ... or at least MIN_HARMONICITY_HELD when the pitch, PERIODIC_MIN_HZ or more, is held LONG_HELD_SECONDS or more
+#: (s): a low string section's tremolo smears its partials apart (0.5–0.6 harmonic) and still holds one pitch for a
+#: second; below C2 a long ring that harmonic is as often a drum's low body
+LONG_HELD_SECONDS = 0.8
+MIN_HARMONICITY_HELD = 0.5
 #: ... the whole sound (unweighted: noise counts) repeats at the period this well in the agreeing frames (median
 #: normalised autocorrelation, 0–1)
 MIN_PERIODICITY = 0.6
@@ -587,6 +593,7 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
         harmonicity >= MIN_HARMONICITY
         or (harmonicity >= MIN_HARMONICITY_PERIODIC and heard >= CLEARLY_PERIODIC and pitch_hz >= PERIODIC_MIN_HZ)
         or (harmonicity >= MIN_HARMONICITY_HIGH and pitch_hz >= HIGH_HZ)
+        or (harmonicity >= MIN_HARMONICITY_HELD and held_s >= LONG_HELD_SECONDS and pitch_hz >= PERIODIC_MIN_HZ)
     )
     if (
         agreement < MIN_AGREEMENT
