@@ -90,13 +90,16 @@ VALIDATION_LIBRARIES = $(foreach d,$(wildcard data/libraries/validation/*),--lib
 libraries: setup
 	$(BIN)/python -m sampledex.pipeline.tools.libraries
 
-# Two stages, each resuming where a stopped run left off: the synthetic set from random weights, then those
-# weights fine-tuned on it together with the set played on the recorded instruments; the weights ship.
+# Three stages, each resuming where a stopped run left off, as the shipped weights were made: the synthetic set
+# from random weights (v5), then those weights fine-tuned on it together with the set played on the recorded
+# instruments (v6), then one epoch more of that (v7, the epoch that first heard tonal FX over noise); the weights ship.
 train: setup
 	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): training without recorded instruments"
 	$(BIN)/sampledex train --out runs/keycnn-synth --epochs 6
 	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn-synth/keycnn.npz --epochs 2 \
-	  --out runs/keycnn --export models/keycnn.npz
+	  --out runs/keycnn
+	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn/keycnn.npz --epochs 1 \
+	  --out runs/keycnn-v7 --export models/keycnn.npz
 
 # held-out figures; with data/libraries/validation/, the real-instrument validation sets too
 evaluate: setup

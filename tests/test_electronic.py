@@ -178,3 +178,25 @@ def test_default_mix_renders_the_electronic_families():
     counts = {f: sum(job[0] == f for job in jobs) for f in datagen.ELECTRONIC_FAMILIES}
     assert counts == {f: mix[f] for f in datagen.ELECTRONIC_FAMILIES}
     assert len({seed for _, seed, _ in jobs}) == len(jobs)
+
+
+def test_a_noise_bed_lies_under_the_fx_at_the_level_asked():
+    """The wash ends with the FX and is as loud (RMS) as asked: with the level fixed at the tones' own RMS, what
+    is left once the FX is taken out of the mix is as loud as the FX."""
+    y = electronic.tonal_fx(4, np.random.default_rng(4), kind="riser").astype(np.float64)
+    out = electronic.noise_bed(y.astype(np.float32), np.random.default_rng(9), ratio=(1.0, 1.0)).astype(np.float64)
+    assert out.size == y.size and 0 < np.abs(out).max() <= 1
+    scale = float(out @ y / (y @ y))
+    wash = out - scale * y
+    assert np.sqrt(np.mean(wash**2)) == pytest.approx(scale * np.sqrt(np.mean(y**2)), rel=0.15)
+
+
+def test_a_tonic_under_a_wash_as_loud_as_it_is_still_heard():
+    """The label of a bedded FX is honest: with a keyless wash as loud as the tones, the tonic is still among
+    the 3 strongest pitch classes in at least 10 of 12 keys (measured: 12/12)."""
+    heard = []
+    for key in KEYS:
+        y = electronic.tonal_fx(key, np.random.default_rng(key))
+        c = _chroma(electronic.noise_bed(y, np.random.default_rng(100 + key), ratio=(1.0, 1.0)))
+        heard.append(keys.tonic_pc(key) in np.argsort(c)[-3:])
+    assert sum(heard) >= 10, heard

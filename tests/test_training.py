@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,8 +326,8 @@ def test_evaluate_scores_the_weights_it_is_given(random_weights, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_feature_cache_of_another_recipe_is_rendered_again(tmp_path):
-    """The synthetic set's cache is reused only for the mix and seed it was rendered from."""
+def test_a_feature_cache_of_another_recipe_is_rendered_again(tmp_path, monkeypatch):
+    """The synthetic set's cache is reused only for the mix, seed and generator code it was rendered from."""
     corpus_cache = tmp_path / "corpus.json"
     corpus_cache.write_text("[]")  # no corpus pieces: the numpy families need none
     path = tmp_path / "features.npz"
@@ -337,3 +338,12 @@ def test_a_feature_cache_of_another_recipe_is_rendered_again(tmp_path):
     assert not log and np.array_equal(again.labels, first.labels)  # reused as it is
     other = train.build_synthetic(path, mix={"pad": 2, "pluck": 1}, log=log.append, **kwargs)
     assert "another recipe" in log[0] and len(other) == 3
+    # the same mix and seed, but a generator module edited since: made again, not trained on as it was
+    from sampledex.models.training import electronic
+
+    edited = tmp_path / "electronic.py"
+    edited.write_bytes(Path(electronic.__file__).read_bytes() + b"\n# a riser drawn otherwise\n")
+    monkeypatch.setattr(electronic, "__file__", str(edited))
+    log.clear()
+    train.build_synthetic(path, mix={"pad": 2, "pluck": 1}, log=log.append, **kwargs)
+    assert "another recipe" in log[0]

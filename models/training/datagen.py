@@ -17,6 +17,10 @@ pieces.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 
 from sampledex.models import keys
@@ -92,6 +96,9 @@ KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, LOW_TOM, HIGH_TOM, CRASH, RIDE = 36, 38
 DRUM_HITS = (KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, LOW_TOM, HIGH_TOM, CRASH, RIDE, 37, 54, 56, 69, 70, 75)
 #: families drawn by numpy synthesis in :mod:`electronic`, each the function of that name there
 ELECTRONIC_FAMILIES = ("pad", "tonal_fx", "bass", "pluck", "buzz")
+#: share of tonal FX laid over a pitchless wash as loud as a quarter to two and a half times their tones
+#: (:func:`electronic.noise_bed`): the keyless class's washes must not teach that a riser over a tonic has no key
+NOISE_BED_SHARE = 0.4
 #: every family :func:`example` knows
 FAMILIES = ("loop", "stab", "melody", "corpus", "corpus_melody", *ELECTRONIC_FAMILIES, "keyless")
 
@@ -331,6 +338,8 @@ def example(
         y, kind = corpus_audio(notes, rng, renderers, role="chords" if family == "corpus" else "melody"), family
     elif family in ELECTRONIC_FAMILIES:
         y, kind = getattr(electronic, family)(key, rng), family
+        if family == "tonal_fx" and rng.random() < NOISE_BED_SHARE:
+            y = electronic.noise_bed(y, rng)
     elif family == "keyless":
         (y, kind), key = keyless(rng, renderers), NO_KEY
     else:
@@ -338,6 +347,15 @@ def example(
     if degrade:
         y = augment.random_chain(y, SR, rng, allow_excerpt=family not in ("stab", "tonal_fx"))
     return synth.normalise(y, float(rng.uniform(0.1, 0.95))), key, kind
+
+
+def code_digest(*modules: ModuleType) -> str:
+    """16 hex digits of the source of ``modules``: what a cache of rendered material depends on besides its
+    seed and counts, so that a cache made by other code is made again rather than trained on."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 #: seeds of evaluation material start here, far from any training seed

@@ -1206,6 +1206,29 @@ def reverse_swell(rng: np.random.Generator, sr: int) -> np.ndarray:
     return y[::-1]
 
 
+def noise_bed(
+    y: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    ratio: tuple[float, float] = (0.25, 2.5),
+    kinds: tuple[str, ...] = ("noise_riser", "noise_fall"),
+) -> np.ndarray:
+    """``y`` [shape=(n,)] laid over a pitchless wash, as FX are layered in packs: a noise riser or fall of the
+    keyless class (:func:`keyless_fx`, one of ``kinds``) placed so that it ends with ``y`` (cut from its end if
+    longer), at ``ratio`` (log-uniform) × ``y``'s RMS; peak 0.9.
+
+    A real riser is often more wash than tone; the tonic under it still gives it a key, and only the wash alone
+    is keyless. Without such material the network learns that a loud wash means "no key". Only risers and
+    falls: laid under the keyless class's impacts and reversed cymbals too, the network kept keys on more
+    recorded drum hits (model card)."""
+    wash = keyless_fx(rng, kind=str(rng.choice(kinds)))[0].astype(np.float64)
+    wash = wash[-y.size :] if wash.size >= y.size else np.concatenate([np.zeros(y.size - wash.size), wash])
+    level = float(np.exp(rng.uniform(*np.log(ratio))))
+    rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
+    wash *= level * rms / max(float(np.sqrt(np.mean(wash**2))), 1e-12)
+    return synth.normalise(y + wash)
+
+
 def keyless_fx(rng: np.random.Generator, *, kind: str | None = None) -> tuple[np.ndarray, str]:
     """Sound design with no pitch centre, 1–8 s, and its kind (drawn if ``None``, one of :data:`KEYLESS_KINDS`).
 

@@ -19,7 +19,6 @@ loops, reports on another's and writes the weights; ``make train-tempo`` runs it
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from dataclasses import dataclass
@@ -396,10 +395,8 @@ def recipe(seed: int, *, loops: int, songs: int) -> str:
     """What a set of examples depends on: the seed, the counts, and the code that makes and describes the
     files (this module, the synthesis and rendering it calls, the onset and tempo features). A cache made
     from another recipe is stale."""
-    digest = hashlib.sha256()
-    for module in (sys.modules[__name__], synth, datagen, render, onsets, tempo):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return f"seed {seed}, {loops} loops, {songs} excerpts, code {digest.hexdigest()[:16]}"
+    code = datagen.code_digest(sys.modules[__name__], synth, datagen, render, onsets, tempo)
+    return f"seed {seed}, {loops} loops, {songs} excerpts, code {code}"
 
 
 def examples(seed: int, *, loops: int, songs: int, cache: Path | None = None, log=print) -> list[Example]:

@@ -152,18 +152,21 @@ def build_synthetic(
     :data:`LIBRARY_SEED_OFFSET`.
 
     A set already at ``path`` is reused when the recipe beside it (``<path>.recipe.json``: the mix, the
-    seed, the libraries and how many audio files each holds) is this one; otherwise it is rendered again (a
-    cache made before a family was added would silently train without it).
+    seed, the libraries and how many audio files each holds, and a digest of the code that makes and
+    describes the examples) is this one; otherwise it is rendered again (a cache made before a family was
+    added, or before a family changed, would silently train without it).
     """
-    from . import corpus, sampler
+    from . import augment, corpus, electronic, render, sampler, synth
 
     path = Path(path)
     recipe_path = path.with_name(path.name + ".recipe.json")
     # checked here, before the pool: a worker's initializer that fails would hang it
     held = {str(Path(f).resolve()): len(sampler.audio_files(f)) for f in libraries}
     seed = seed + LIBRARY_SEED_OFFSET if libraries else seed
+    code = datagen.code_digest(datagen, electronic, synth, augment, render, sampler, corpus, frontend)
     recipe = json.dumps(
-        {"mix": dict(sorted(mix.items())), "seed": seed} | ({"libraries": held} if held else {}), sort_keys=True
+        {"mix": dict(sorted(mix.items())), "seed": seed, "code": code} | ({"libraries": held} if held else {}),
+        sort_keys=True,
     )
     if path.exists():
         if recipe_path.exists() and recipe_path.read_text() == recipe:
