@@ -128,8 +128,9 @@ def describe(
 
 
 def fallen_db(energy_db: np.ndarray, *, fps: float, seconds: float = DECAY_SECONDS) -> float:
-    """How far below its loudest frame a sound is ``seconds`` later (dB, ≤ 0; the frames' floor once it has
-    ended).
+    """How far below its loudest frame a sound is ``seconds`` later (dB, ≤ 0; where the file ends sooner, the
+    quietest frame from the loudest one to the end: a file cut at its loudest, a riser or a reversed swell, has not
+    fallen, however quietly it began).
 
     Parameters
     ----------
@@ -138,8 +139,9 @@ def fallen_db(energy_db: np.ndarray, *, fps: float, seconds: float = DECAY_SECON
     """
     if energy_db.size == 0:
         return 0.0
-    later = int(np.argmax(energy_db)) + int(round(seconds * fps))
-    return float(energy_db[later]) if later < energy_db.size else float(energy_db.min(initial=0.0))
+    loudest = int(np.argmax(energy_db))
+    later = loudest + int(round(seconds * fps))
+    return float(energy_db[later]) if later < energy_db.size else float(energy_db[loudest:].min(initial=0.0))
 
 
 def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -> KeyEstimate:

@@ -822,6 +822,24 @@ def test_fallen_db_reads_the_level_after_the_loudest_frame():
     assert descriptors.fallen_db(energy, fps=fps, seconds=0.5) == -15.0  # five frames after the loudest
     assert descriptors.fallen_db(energy, fps=fps, seconds=2.0) == -24.0  # past the end: the quietest frame
     assert descriptors.fallen_db(np.zeros(0), fps=fps) == 0.0
+    # cut at its loudest, as a riser is: it has not fallen, however quietly it began (f20 read -60 here)
+    rising = np.array([-60.0, -40.0, -20.0, -10.0, -3.0, 0.0])
+    assert descriptors.fallen_db(rising, fps=fps, seconds=0.5) == 0.0
+
+
+def test_a_pad_that_swells_into_a_noise_riser_is_not_a_decaying_hit():
+    """A chord fading in over a second and held, under white noise that rises to the file's end and stops there:
+    its loudest moment is the riser's last frame, which f20 read as a hit dying away (the file's quietest frame,
+    its silent start, lay 60 dB below) and held to the drum hits' 0.7; it is not one, so a key the model gives
+    at 0.65 stays."""
+    rng = np.random.default_rng(7)
+    t = np.arange(6 * SR) / SR
+    chord = sum(np.sin(2 * np.pi * float(pitch.midi_to_hz(m)) * t) for m in (57, 60, 64)) * np.minimum(1.0, t)
+    riser = rng.standard_normal(t.size) * np.clip((t - 3.0) / 3.0, 0.0, 1.0) ** 2
+    y = synth.normalise((chord / np.std(chord) + 2.0 * riser / np.std(riser)).astype(np.float32))
+    found = descriptors.describe(y)
+    assert found.kind == "one-shot" and found.fallen_db > -descriptors.DECAY_DB
+    assert descriptors.gate_key(keys.KeyEstimate(21, 0.65), found) == keys.KeyEstimate(21, 0.65)
 
 
 @pytest.mark.parametrize(
