@@ -92,7 +92,8 @@ libraries: setup
 
 # Three stages, each resuming where a stopped run left off, as the shipped weights were made: the synthetic set
 # from random weights (v5), then those weights fine-tuned on it together with the set played on the recorded
-# instruments (v6), then one epoch more of that (v7, the epoch that first heard tonal FX over noise); the weights ship.
+# instruments (v6), then one epoch more of that (v7; when the shipped weights were made, the epoch that first heard
+# tonal FX over noise, which a fresh run's every stage hears); the weights ship.
 train: setup
 	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): training without recorded instruments"
 	$(BIN)/sampledex train --out runs/keycnn-synth --epochs 6
