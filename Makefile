@@ -8,7 +8,7 @@ N      ?= 500
 # Chromium and its WebDriver, for the web page's browser tests and its screenshot
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small chromium chromium-driver
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo train-kind evaluate clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo train-kind evaluate probe-wash clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -105,6 +105,10 @@ train: setup
 # held-out figures; with data/libraries/validation/, the real-instrument validation sets too
 evaluate: setup
 	$(BIN)/python -m sampledex.pipeline.tools.keyreport $(VALIDATION_LIBRARIES)
+
+# tonal FX and pads under noise washes, CNN beside Krumhansl–Schmuckler (the model card's "v7")
+probe-wash: setup
+	$(BIN)/python -m sampledex.pipeline.tools.washprobe
 
 # the tempo-level scorer (models/tempolevel.npz): renders its development loops (cached in data/tempolevel), trains, validates
 train-tempo: setup

@@ -200,3 +200,21 @@ def test_a_tonic_under_a_wash_as_loud_as_it_is_still_heard():
         c = _chroma(electronic.noise_bed(y, np.random.default_rng(100 + key), ratio=(1.0, 1.0)))
         heard.append(keys.tonic_pc(key) in np.argsort(c)[-3:])
     assert sum(heard) >= 10, heard
+
+
+def test_the_wash_probe_lays_each_wash_under_each_sound_and_scores_the_washes_alone():
+    """``make probe-wash``'s conditions: three makes of wash at three levels and alone, each a MIREX score and a
+    share without a key in [0, 1]; the washes are as long as the sound, finite and not silent; an unknown make is
+    refused."""
+    from sampledex.pipeline.tools import washprobe
+
+    rng = np.random.default_rng(0)
+    for make in washprobe.WASHES:
+        w = washprobe.wash(make, 3 * datagen.SR, rng)
+        assert w.shape == (3 * datagen.SR,) and np.isfinite(w).all() and np.std(w) > 0
+    with pytest.raises(ValueError, match="make='hiss'"):
+        washprobe.wash("hiss", 10, rng)
+    found = washprobe.probe("tonal FX", 1, ClassicKeyEstimator())
+    levels = [f"{level:g}×" for level in washprobe.LEVELS]
+    assert set(found) == {(m, lv) for m in washprobe.WASHES for lv in [*levels, "alone"]}
+    assert all(0.0 <= score <= 1.0 and 0.0 <= none <= 1.0 for score, none in found.values())
