@@ -214,7 +214,7 @@ def test_the_wash_probe_lays_each_wash_under_each_sound_and_scores_the_washes_al
         assert w.shape == (3 * datagen.SR,) and np.isfinite(w).all() and np.std(w) > 0
     with pytest.raises(ValueError, match="make='hiss'"):
         washprobe.wash("hiss", 10, rng)
-    found = washprobe.probe("tonal FX", 1, ClassicKeyEstimator())
+    found = washprobe.probe("tonal FX", 1, "classic")
     levels = [f"{level:g}×" for level in washprobe.LEVELS]
     assert set(found) == {(m, lv) for m in washprobe.WASHES for lv in [*levels, "alone"]}
     assert all(0.0 <= score <= 1.0 and 0.0 <= none <= 1.0 for score, none in found.values())

@@ -5,22 +5,20 @@ over a wash of three makes — one of the keyless class's FX (a noise riser or f
 reversed swell: :func:`electronic.keyless_fx`), a steady band-limited noise, and a high-passed white-noise riser
 (a make the training material never has) — at 0.5, 1 and 2 × the sound's RMS, and each wash is also scored alone
 (it should have no key). Every file goes through ``index``'s chain, the no-key rules included
-(:func:`analyze.estimate_key`'s steps). Prints the MIREX score and the share without a key of each condition.
+(:func:`analyze.estimate_key`). Prints the MIREX score and the share without a key of each condition.
 Nothing is written; the sounds are made in memory (about a minute per method on two cores).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 import numpy as np
 from scipy.signal import butter, sosfilt
 
-from sampledex.models import descriptors, frontend
 from sampledex.models.training import datagen, electronic, synth
 from sampledex.models.training.metrics import weighted_score
-from sampledex.pipeline import analyze
+from sampledex.pipeline import analyze, decode
 
 SR = datagen.SR
 #: wash levels against the sound's RMS
@@ -50,15 +48,17 @@ def wash(make: str, n: int, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f"make={make!r} is not one of {WASHES}")
 
 
-def key_of(y: np.ndarray, estimator: Callable) -> int | None:
-    """The key ``index`` would store for mono ``y`` at :data:`SR` (None: no key)."""
-    y = np.asarray(y, dtype=np.float32)
-    S = frontend.logfreq_spectrogram(y)
-    return descriptors.gate_key(estimator(S), descriptors.describe(y), frontend.peak_share(S)).index
+def key_of(y: np.ndarray, method: str, weights: str | None = None) -> int | None:
+    """The key ``index`` would store for mono ``y`` at :data:`SR` (None: no key), by ``method``."""
+    audio = decode.Audio(np.asarray(y, dtype=np.float32)[:, None], SR, "wav", "FLOAT")
+    return analyze.estimate_key(audio, method, weights=weights).index
 
 
-def probe(family: str, count: int, estimator: Callable) -> dict[tuple[str, str], tuple[float, float]]:
-    """``(wash, level or 'alone') -> (MIREX, share without a key)`` over ``count`` sounds of ``family``."""
+def probe(
+    family: str, count: int, method: str, weights: str | None = None
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """``(wash, level or 'alone') -> (MIREX, share without a key)`` over ``count`` sounds of ``family``, by
+    ``method`` (``'cnn'`` with ``weights``, or ``'classic'``)."""
     scores: dict[tuple[str, str], list[tuple[float, bool]]] = {}
     for i in range(count):
         rng = np.random.default_rng(SEEDS[family] + i)
@@ -71,10 +71,10 @@ def probe(family: str, count: int, estimator: Callable) -> dict[tuple[str, str],
         for make in WASHES:
             noise = wash(make, y.size, rng)
             for level in LEVELS:
-                got = key_of(synth.normalise(y / _rms(y) + level * noise / _rms(noise)), estimator)
+                got = key_of(synth.normalise(y / _rms(y) + level * noise / _rms(noise)), method, weights)
                 score = 0.0 if got is None else weighted_score(key, got)
                 scores.setdefault((make, f"{level:g}×"), []).append((score, got is None))
-            alone = key_of(synth.normalise(noise), estimator)
+            alone = key_of(synth.normalise(noise), method, weights)
             scores.setdefault((make, "alone"), []).append((0.0, alone is None))
     return {k: (float(np.mean([s for s, _ in v])), float(np.mean([n for _, n in v]))) for k, v in scores.items()}
 
@@ -85,11 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fx", type=int, default=84, help="tonal FX to lay over washes (84: 12 of each kind)")
     parser.add_argument("--pads", type=int, default=48, help="pads to lay under washes")
     args = parser.parse_args(argv)
-    methods = {"CNN": analyze.key_estimator("cnn", args.weights), "KS": analyze.key_estimator("classic")}
+    methods = {"CNN": "cnn", "KS": "classic"}
     for family, count in (("tonal FX", args.fx), ("pad", args.pads)):
         if count <= 0:
             continue
-        found = {name: probe(family, count, est) for name, est in methods.items()}
+        found = {name: probe(family, count, method, args.weights) for name, method in methods.items()}
         print(f"\n{count} {family} over a wash (MIREX, share without a key)")
         print("| wash | level | " + " | ".join(methods) + " |")
         print("|---|---|" + "---|" * len(methods))
