@@ -13,7 +13,7 @@ is the one extra transform per file; it is computed once and handed to every est
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -71,6 +71,21 @@ class Onsets:
     @property
     def frames(self) -> int:
         return int(self.strength.size)
+
+    def since(self, frame: int) -> Onsets:
+        """The same view from ``frame`` on (every time series sliced, the length shortened by as much): as if the
+        file started there. ``strength[frame]`` keeps its flux from the frame before, not from the file's end."""
+        if frame <= 0:
+            return self
+        return replace(
+            self,
+            strength=self.strength[frame:],
+            energy_db=self.energy_db[frame:],
+            groups=self.groups[:, frame:],
+            duration_s=max(self.duration_s - frame / self.fps, 0.0),
+            chroma=None if self.chroma is None else self.chroma[:, frame:],
+            bands=None if self.bands is None else self.bands[:, frame:],
+        )
 
 
 def onset_strength(y: np.ndarray, *, sr: int = SAMPLE_RATE) -> Onsets:
