@@ -264,6 +264,24 @@ def test_realnotes_shows_the_kit_s_hits_have_no_root(library, capsys):
     assert "| all | 9 | 1.000 | 1.000 | 1.000 |" in out
 
 
+def test_realnotes_reads_mp3_notes_as_index_does_and_a_wrong_folder_is_one_line(tmp_path, capsys):
+    """Public note sets are often MP3, cut with a margin of silence before the attack (and the encoder adds its
+    delay): such a note is measured, a one-shot with its root."""
+    from sampledex.models.training import synth
+    from sampledex.pipeline.tools import realnotes
+
+    note = synth.single_note(69, duration=2.0, sr=44100, wave="saw")
+    y = np.concatenate([np.zeros(int(0.15 * 44100), dtype=np.float32), note])
+    sf.write(tmp_path / "Flute.ff.A4.mp3", y, 44100, format="MP3", subtype="MPEG_LAYER_III")
+    realnotes.main([str(tmp_path)])
+    assert "| all | 1 | 1.000 | 1.000 | 1.000 | 0.000 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        realnotes.main([str(tmp_path / "absent")])
+    assert stop.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: sample library") and err.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     ("instrument", "piece"),
     [

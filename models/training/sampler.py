@@ -286,15 +286,15 @@ class Library:
         )
 
 
-def audio_files(folder: str | Path) -> list[Path]:
-    """The audio files under a library's folder, sorted; :class:`LibraryError` if it is no folder or holds
-    none."""
+def audio_files(folder: str | Path, *, suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> list[Path]:
+    """The audio files (names ending in one of ``suffixes``) under a library's folder, sorted;
+    :class:`LibraryError` if it is no folder or holds none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise LibraryError(f"sample library {folder} is not a folder")
-    found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
     if not found:
-        raise LibraryError(f"sample library {folder} holds no audio file ({', '.join(AUDIO_SUFFIXES)})")
+        raise LibraryError(f"sample library {folder} holds no audio file ({', '.join(suffixes)})")
     return found
 
 

@@ -16,6 +16,7 @@ measurement (the libraries are development-time data, ``make libraries``), not a
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from fnmatch import fnmatch
 from pathlib import Path
@@ -31,8 +32,12 @@ def _analysed(path: Path) -> descriptors.Descriptors:
     return descriptors.describe(decode.to_analysis_mono(decode.load(str(path))))
 
 
+#: what is measured: the sampler's formats and MP3, which ``index`` decodes too (public note sets are often MP3)
+SUFFIXES = (*sampler.AUDIO_SUFFIXES, ".mp3")
+
+
 def _matching(folder: str | Path, match: str) -> list[Path]:
-    return [path for path in sampler.audio_files(folder) if fnmatch(path.name, match)]
+    return [path for path in sampler.audio_files(folder, suffixes=SUFFIXES) if fnmatch(path.name, match)]
 
 
 def measure(folder: str | Path, *, match: str = "*") -> dict[int, list[tuple[bool, bool, bool, bool]]]:
@@ -93,7 +98,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--match", default="*", help="measure only files whose name matches this shell pattern")
     args = parser.parse_args(argv)
     for folder in args.folders:
-        notes, hits = measure(folder, match=args.match), measure_hits(folder, match=args.match)
+        try:
+            notes, hits = measure(folder, match=args.match), measure_hits(folder, match=args.match)
+        except sampler.LibraryError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
         if not notes and not hits:
             print(f"{folder}: no named notes or drum hits\n")
         if notes:
