@@ -42,6 +42,9 @@ CHUNK_FRAMES = 32
 LOG_GAIN = 1000.0
 #: a frame this far below the file's loudest frame counts as silent (dB)
 SILENCE_DB = -60.0
+#: frame energy leaves out the FFT's bins below this one (under ~32 Hz, where a Hann window puts a DC offset, steady
+#: or drifting as a recording's often is: left in, a drum hit that dies away to it never falls silent)
+ENERGY_FROM_BIN = 2
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,9 @@ def _spectral_frames(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     (power, projected)
-        ``power`` [shape=(frames,)]: the sum of squared magnitudes of each frame; ``projected``
-        [shape=(frames, NUM_BANDS + 12)]: its magnitudes through the band filterbank, then the chroma map.
+        ``power`` [shape=(frames,)]: the sum of squared magnitudes of each frame (from bin :data:`ENERGY_FROM_BIN`
+        up); ``projected`` [shape=(frames, NUM_BANDS + 12)]: its magnitudes through the band filterbank, then the
+        chroma map.
     """
     padded = frontend.zero_pad(y, N_FFT // 2)
     count = 1 + y.size // HOP_LENGTH
@@ -145,7 +149,7 @@ def _spectral_frames(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     window, projection = _window(), _projection()
     for start in range(0, count, CHUNK_FRAMES):
         mag = np.abs(scipy.fft.rfft(frames[start : start + CHUNK_FRAMES] * window, axis=1))
-        power[start : start + CHUNK_FRAMES] = np.einsum("tf,tf->t", mag, mag)
+        power[start : start + CHUNK_FRAMES] = np.einsum("tf,tf->t", mag[:, ENERGY_FROM_BIN:], mag[:, ENERGY_FROM_BIN:])
         projected[start : start + CHUNK_FRAMES] = mag @ projection
     return power, projected
 

@@ -47,7 +47,8 @@ FEATURES_VERSION = "f22"  # f2: truncated files named; f3: declared key, tempo a
 # keeps a key only at confidence 0.4 (drum loops with toms); f20: a note from C2 up held 0.8 s or more is pitched at
 # harmonicity 0.5 (low string tremolo); f21: a file cut at its loudest (a riser, a reversed swell, a pad swelling into
 # one) is not a hit dying away (f14's fall read the file's quiet start); f22: loop or one-shot read from where the
-# sound starts (a recorded note after a margin of silence is one attack)
+# sound starts (a recorded note after a margin of silence is one attack), and frame energy without what lies under
+# 32 Hz (a DC offset, steady or drifting, kept a dying hit from falling silent)
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
