@@ -95,6 +95,16 @@ def _cents_type(text: str) -> float:
     return cents
 
 
+def _ratio_type(text: str) -> float:
+    try:
+        ratio = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < ratio <= 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is not in (0, 1]")
+    return ratio
+
+
 def storage_options(pairs: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs; values that read as JSON (true, 3, null) become those values."""
     import json
@@ -413,6 +423,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         lr=args.lr if args.lr is not None else (FINE_TUNE_LR if init else train.LEARNING_RATE),
         init=init,
+        no_key_ratio=args.no_key_ratio,
         log=lambda line: print(line, flush=True),
     )
     if args.export:
@@ -665,6 +676,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", metavar="NPZ", help="start from these weights (keycnn.npz) instead of random ones")
     p.add_argument(
         "--lr", type=float, metavar="RATE", help=f"learning rate (default {FINE_TUNE_LR:g} when fine-tuning, else 3e-3)"
+    )
+    p.add_argument(
+        "--no-key-ratio",
+        type=_ratio_type,
+        metavar="R",
+        help='write this "no key" ratio (0 < R <= 1: no key wins at R times the best key\'s probability) '
+        "instead of the one chosen on the validation split",
     )
     storage_arg(p)
 

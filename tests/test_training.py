@@ -297,6 +297,21 @@ def test_training_can_start_from_shipped_weights(tiny_set, tmp_path):
     assert convolutions and all(np.array_equal(start[name], end[name]) for name in convolutions)
 
 
+def test_a_no_key_ratio_given_is_the_one_written(tiny_set, tmp_path):
+    """``no_key_ratio`` (``sampledex train --no-key-ratio``): the weights carry the ratio asked for, not the
+    validation split's choice; the command refuses one outside (0, 1] in one line, exit 2."""
+    from conftest import run_cli
+
+    weights = train.train(
+        tiny_set, tmp_path / "run", epochs=1, batch_size=8, max_steps=1, threads=1, no_key_ratio=0.45, log=[].append
+    )
+    assert float(cnn.load_weights(weights)["no_key_ratio"]) == 0.45
+    for bad in ("0", "1.5", "nan", "x"):
+        proc = run_cli("train", "--no-key-ratio", bad, "--out", str(tmp_path / "no"), expect=2)
+        assert len(proc.stderr.strip().splitlines()) == 1 and "--no-key-ratio" in proc.stderr
+    assert not (tmp_path / "no").exists()
+
+
 def test_evaluate_scores_the_weights_it_is_given(random_weights, tmp_path):
     """``sampledex evaluate --weights``: a training run's weights are scored, not the shipped ones."""
     import soundfile as sf

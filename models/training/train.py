@@ -366,12 +366,15 @@ def train(
     threads: int | None = None,
     max_steps: int | None = None,
     init: str | Path | None = None,
+    no_key_ratio: float | None = None,
     log=print,
 ) -> Path:
     """Train (or resume) and write ``out/keycnn.npz`` (the best validation MIREX epoch's weights).
 
     ``max_steps`` caps the steps per epoch (tests train a few steps). ``init``: a ``keycnn.npz`` to start
     from instead of random weights (fine-tuning); a checkpoint in ``out`` still wins (resuming).
+    ``no_key_ratio``: the weights' "no key" ratio (:func:`cnn.keyless`) as given, instead of the one
+    :func:`cnn.choose_no_key_ratio` picks on the validation split.
     """
     import torch
 
@@ -453,7 +456,9 @@ def train(
         )
         if report.mirex > best:
             best = report.mirex
-            ratio = choose_no_key_ratio(validation.probabilities, validation.labels, fallback=initial_ratio)
+            ratio = no_key_ratio or choose_no_key_ratio(
+                validation.probabilities, validation.labels, fallback=initial_ratio
+            )
             save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio)
             log(f'best so far: weights -> {out / "keycnn.npz"}, "no key" ratio {ratio}')
         with open(out / "history.csv", "w", newline="") as f:
