@@ -8,7 +8,7 @@ N      ?= 500
 # Chromium and its WebDriver, for the web page's browser tests and its screenshot
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small chromium chromium-driver
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo train-kind evaluate probe-wash clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo train-kind evaluate probe-wash probe-chords clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -90,17 +90,20 @@ VALIDATION_LIBRARIES = $(foreach d,$(wildcard data/libraries/validation/*),--lib
 libraries: setup
 	$(BIN)/python -m sampledex.pipeline.tools.libraries
 
-# Three stages, each resuming where a stopped run left off, as the shipped weights were made: the synthetic set
+# Four stages, each resuming where a stopped run left off, as the shipped weights were made: the synthetic set
 # from random weights (v5), then those weights fine-tuned on it together with the set played on the recorded
 # instruments (v6), then one epoch more of that (v7; when the shipped weights were made, the epoch that first heard
-# tonal FX over noise, which a fresh run's every stage hears); the weights ship.
+# tonal FX over noise), and one more (v8, the epoch that first heard tonic chords of every colour; a fresh run's
+# every stage hears both), keeping v7's "no key" ratio; the weights ship.
 train: setup
 	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): training without recorded instruments"
 	$(BIN)/sampledex train --out runs/keycnn-synth --epochs 6
 	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn-synth/keycnn.npz --epochs 2 \
 	  --out runs/keycnn
 	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn/keycnn.npz --epochs 1 \
-	  --out runs/keycnn-v7 --export models/keycnn.npz
+	  --out runs/keycnn-v7
+	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn-v7/keycnn.npz --epochs 1 \
+	  --no-key-ratio 0.3 --out runs/keycnn-v8 --export models/keycnn.npz
 
 # held-out figures; with data/libraries/validation/, the real-instrument validation sets too
 evaluate: setup
@@ -109,6 +112,10 @@ evaluate: setup
 # tonal FX and pads under noise washes, CNN beside Krumhansl–Schmuckler (the model card's "v7")
 probe-wash: setup
 	$(BIN)/python -m sampledex.pipeline.tools.washprobe
+
+# one tonic chord held, of every colour (6, 6/9, m9, …), CNN beside Krumhansl–Schmuckler (the model card's "v8")
+probe-chords: setup
+	$(BIN)/python -m sampledex.pipeline.tools.chordprobe
 
 # the tempo-level scorer (models/tempolevel.npz): renders its development loops (cached in data/tempolevel), trains, validates
 train-tempo: setup

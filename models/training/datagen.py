@@ -81,7 +81,18 @@ _QUALITIES = {
     "dom7": (0, 4, 7, 10),
     "maj7": (0, 4, 7, 11),
     "min7": (0, 3, 7, 10),
+    # a tonic chord's colours, which packs name by the root in the bass: C6 holds Am7's notes, over C
+    "add9": (0, 4, 7, 14),
+    "6": (0, 4, 7, 9),
+    "6/9": (0, 4, 7, 9, 14),
+    "maj9": (0, 4, 7, 11, 14),
+    "madd9": (0, 3, 7, 14),
+    "min6": (0, 3, 7, 9),
+    "min9": (0, 3, 7, 10, 14),
+    "min11": (0, 3, 7, 10, 14, 17),
 }
+#: the colours a held or struck tonic chord takes besides its triad and seventh, by mode (minor: True)
+TONIC_COLOURS = {False: ("add9", "6", "6/9", "maj9"), True: ("madd9", "min6", "min9", "min11")}
 #: General MIDI programs per role: every melodic family (pianos, chromatic percussion, organs, guitars,
 #: strings, ensembles, brass, reeds, pipes, synth leads and pads, ethnic), so timbre does not tell the key
 _MELODIC = tuple(range(0, 32)) + tuple(range(40, 96)) + tuple(range(104, 112))
@@ -216,10 +227,24 @@ def tonal_loop(key: int, rng: np.random.Generator, renderers: list, progressions
     return _mix(layers)
 
 
+def tonic_colour(key: int, rng: np.random.Generator) -> str:
+    """One of :data:`TONIC_COLOURS` for the key's mode, drawn evenly."""
+    colours = TONIC_COLOURS[keys.is_minor(key)]
+    return colours[int(rng.integers(len(colours)))]
+
+
 def one_shot_chord(key: int, rng: np.random.Generator, renderers: list) -> np.ndarray:
-    """A tonic chord stab (triad or seventh, with its bass) of 0.4–3 s."""
-    quality = ("min", "min7") if keys.is_minor(key) else ("maj", "maj7")
-    pitches = chord_pitches(key, 0, str(rng.choice(quality)))
+    """A tonic chord stab (triad 40 %, seventh 30 % or a colour 30 %, :func:`tonic_colour`; with its bass)
+    of 0.4–3 s."""
+    draw = rng.random()
+    minor = keys.is_minor(key)
+    if draw < 0.4:
+        quality = "min" if minor else "maj"
+    elif draw < 0.7:
+        quality = "min7" if minor else "maj7"
+    else:
+        quality = tonic_colour(key, rng)
+    pitches = chord_pitches(key, 0, quality)
     duration = float(rng.uniform(0.4, 3.0))
     notes = [Note(0.0, duration * 0.8, p, 0.7) for p in pitches + [pitches[0] - 12]]
     return synth.normalise(_layer(notes, duration, "chords", rng, renderers))

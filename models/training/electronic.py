@@ -429,13 +429,16 @@ def drone_voicing(key: int, rng: np.random.Generator) -> list[tuple[float, float
 def pad_chords(key: int, rng: np.random.Generator, held: float) -> list[tuple[float, float, list]]:
     """The chords of a pad as ``(start s, end s, voicing)`` over ``held`` seconds.
 
-    One tonic triad or seventh (60 %), a tonic-fifth drone (15 %) or a slow two-chord change between the tonic
-    chord and IV, V or vi (major) / iv, VI or VII (minor) of the key's own scale (25 %): tonic chords of
-    2–4 s, the other of 1.5–3 s, starting and ending on the tonic, so any 6.4 s window holds the tonic.
+    One tonic triad, colour (:func:`datagen.tonic_colour`) or seventh (30, 15 and 15 %), a tonic-fifth drone
+    (15 %) or a slow two-chord change between the tonic chord and IV, V or vi (major) / iv, VI or VII (minor)
+    of the key's own scale (25 %): tonic chords of 2–4 s, the other of 1.5–3 s, starting and ending on the
+    tonic, so any 6.4 s window holds the tonic.
     """
     draw = rng.random()
-    if draw < 0.45:
+    if draw < 0.3:
         return [(0.0, held, pad_voicing(key, 0, tonic_quality(key), rng))]
+    if draw < 0.45:
+        return [(0.0, held, pad_voicing(key, 0, datagen.tonic_colour(key, rng), rng))]
     if draw < 0.6:
         return [(0.0, held, pad_voicing(key, 0, tonic_quality(key, seventh=True), rng))]
     if draw < 0.75:
@@ -493,12 +496,12 @@ def amplitude_motion(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
 def pad(key: int, rng: np.random.Generator) -> np.ndarray:
     """A sustained pad or drone in ``key``, 4–16 s.
 
-    One chord held (the tonic triad or seventh, a tonic-fifth drone with the third above, or a slow change
-    between the tonic chord and another chord of the key, see :func:`pad_chords`), voiced over 2–3 octaves;
-    every note a unison of detuned saws, PWM pulses or morphing wavetables (:func:`draw_timbre`), a slow
-    attack (0.2–3 s) 60 % of the time; a swept resonant low-pass (:func:`filter_motion`), sidechain pumping
-    or tremolo (:func:`amplitude_motion`), chorus, a long reverb or delay tail, sometimes saturation and
-    bit reduction.
+    One chord held (the tonic triad, seventh or a colour such as 6/9 or m9, a tonic-fifth drone with the third
+    above, or a slow change between the tonic chord and another chord of the key, see :func:`pad_chords`),
+    voiced over 2–3 octaves; every note a unison of detuned saws, PWM pulses or morphing wavetables
+    (:func:`draw_timbre`), a slow attack (0.2–3 s) 60 % of the time; a swept resonant low-pass
+    (:func:`filter_motion`), sidechain pumping or tremolo (:func:`amplitude_motion`), chorus, a long reverb or
+    delay tail, sometimes saturation and bit reduction.
 
     Returns
     -------
@@ -534,8 +537,11 @@ def pad(key: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def tonic_voicing(key: int, rng: np.random.Generator, *, octave: int = 3) -> list[tuple[float, float]]:
-    """``(MIDI, gain)`` of the tonic triad (sometimes seventh) in ``octave``, with its root an octave below."""
-    chord = datagen.chord_pitches(key, 0, tonic_quality(key, seventh=rng.random() < 0.25), octave=octave)
+    """``(MIDI, gain)`` of the tonic triad (a seventh 25 %, a colour 15 %: :func:`datagen.tonic_colour`) in
+    ``octave``, with its root an octave below."""
+    draw = rng.random()
+    quality = tonic_quality(key, seventh=draw < 0.25) if draw < 0.85 else datagen.tonic_colour(key, rng)
+    chord = datagen.chord_pitches(key, 0, quality, octave=octave)
     return [(float(chord[0] - 12), 0.9)] + [(float(p), 0.7) for p in chord]
 
 

@@ -1,0 +1,123 @@
+"""``make probe-chords``: one tonic chord held, of every colour, the CNN beside Krumhansl–Schmuckler.
+
+A pad, stab or guitar chord in a pack is named by its chord: "Pad C6/9", "Em9 strum". A sixth chord holds
+the notes of the relative minor's seventh (C6 = C E G A = Am7 over C), a ninth the relative major's triad
+(Em9 = E G B D F#, G B D inside it): only the root in the bass says which key the file is in. Each sound
+here is one tonic chord of a quality (:data:`QUALITIES`), its root lowest, held 3–8 s, played three ways —
+numpy synthesis as pads are (:mod:`electronic`'s timbres, filter and space), the validation library's
+recorded Rhodes (``data/libraries/validation/jrhodes3d``, which training never hears; skipped if absent), and
+strings, pads, organs and guitars of a training soundfont (FluidR3 GM) — and goes through ``index``'s chain,
+the no-key rules included. Prints the MIREX score of each quality and how often the answer was the relative
+key or no key. Seeds are the probe's own (no training or evaluation set uses them); nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from sampledex.models import keys
+from sampledex.models.training import datagen, electronic, render, sampler, synth
+from sampledex.models.training.metrics import weighted_score
+from sampledex.pipeline.tools.washprobe import key_of
+
+SR = datagen.SR
+#: intervals above the root, in semitones, by the chord's name; the mode is the third's
+QUALITIES = {
+    "maj": (0, 4, 7),
+    "min": (0, 3, 7),
+    "maj7": (0, 4, 7, 11),
+    "min7": (0, 3, 7, 10),
+    "add9": (0, 4, 7, 14),
+    "madd9": (0, 3, 7, 14),
+    "maj9": (0, 4, 7, 11, 14),
+    "min9": (0, 3, 7, 10, 14),
+    "min11": (0, 3, 7, 10, 14, 17),
+    "6": (0, 4, 7, 9),
+    "6/9": (0, 4, 7, 9, 14),
+    "min6": (0, 3, 7, 9),
+}
+RHODES = Path("data/libraries/validation/jrhodes3d")
+#: General MIDI programs a held chord is played on: strings, ensembles, synth pads, organs, a guitar
+PROGRAMS = (48, 49, 50, 52, 88, 89, 90, 91, 92, 94, 95, 16, 19, 24)
+#: first seed of the probe's sounds: far from training (< 10⁷), the wash probe and the evaluation sets (≥ 10⁹)
+SEED = 770_000
+
+
+def voicing(key: int, quality: str, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """``(MIDI, gain)``: the chord on the key's tonic from about C3, the root doubled an octave down 70 % of
+    the time."""
+    root = electronic.tonic_midi(key, 3)
+    root -= 12 if root > 54 else 0
+    chord = [(float(root + i), 0.7) for i in QUALITIES[quality]]
+    return ([(float(root - 12), 1.0)] if rng.random() < 0.7 else []) + chord
+
+
+def synth_pad(key: int, quality: str, rng: np.random.Generator) -> np.ndarray:
+    """The chord as a numpy pad: one of :func:`electronic.draw_timbre`'s, a swept low-pass, a room 80 %."""
+    n = int(rng.uniform(4, 12) * SR)
+    timbre = electronic.draw_timbre(rng)
+    env = electronic.envelope(n, SR, attack=float(rng.uniform(0.05, 1.5)), release=1.0)
+    y = env * electronic.chord_voices(timbre, voicing(key, quality, rng), n, SR, rng)
+    y = electronic.swept_filter(y, electronic.filter_motion(n, SR, rng), SR, q=1.0)
+    return electronic.space(y, SR, rng) if rng.random() < 0.8 else y
+
+
+def played(player: str, key: int, quality: str, rng: np.random.Generator, rhodes=None) -> np.ndarray:
+    """The chord played by ``player`` (``'synth'``, ``'rhodes'`` or ``'soundfont'``), mono at :data:`SR`."""
+    if player == "synth":
+        return synth_pad(key, quality, rng)
+    held = float(rng.uniform(3, 8))
+    notes = [synth.Note(0.0, held, midi, 0.7) for midi, _ in voicing(key, quality, rng)]
+    if player == "rhodes":
+        return rhodes.render(notes, held, tail=1.0)
+    program = int(rng.choice(PROGRAMS))
+    return render.renderer(render.TRAIN_SOUNDFONTS[0], SR).render(notes, held, program=program, tail=1.0)
+
+
+def probe(player: str, per_quality: int, method: str, weights: str | None = None, rhodes=None) -> dict:
+    """``quality -> (MIREX, share heard as the relative key, share without a key)`` over ``per_quality``
+    chords of each quality played by ``player``, by ``method``."""
+    found = {}
+    for q, quality in enumerate(QUALITIES):
+        scores, relative, none = [], 0, 0
+        for i in range(per_quality):
+            rng = np.random.default_rng(SEED + 1000 * q + i)
+            key = keys.key_index(int(rng.integers(12)), minor=QUALITIES[quality][1] == 3)
+            got = key_of(synth.normalise(played(player, key, quality, rng, rhodes)), method, weights)
+            scores.append(0.0 if got is None else weighted_score(key, got))
+            relative += got is not None and got == keys.relative(key)
+            none += got is None
+        found[quality] = (float(np.mean(scores)), relative / per_quality, none / per_quality)
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", help="the CNN's weights (default: the shipped models/keycnn.npz)")
+    parser.add_argument("--per-quality", type=int, default=12, help="chords of each quality per player")
+    args = parser.parse_args(argv)
+    players = ["synth", "soundfont"]
+    rhodes = None
+    if RHODES.is_dir():
+        players.insert(1, "rhodes")
+        rhodes = sampler.Sampler.load([RHODES], sr=SR, seed=SEED)
+    methods = {"CNN": "cnn", "KS": "classic"}
+    for player in players:
+        found = {m: probe(player, args.per_quality, method, args.weights, rhodes) for m, method in methods.items()}
+        print(f"\n{args.per_quality} tonic chords of each quality, {player} (MIREX; share relative key, no key)")
+        print("| chord | " + " | ".join(methods) + " |")
+        print("|---|" + "---|" * len(methods))
+        for quality in QUALITIES:
+            cells = [
+                f"{found[m][quality][0]:.3f} ({found[m][quality][1]:.2f}, {found[m][quality][2]:.2f})" for m in methods
+            ]
+            print(f"| {quality} | " + " | ".join(cells) + " |")
+        means = [f"{np.mean([v[0] for v in found[m].values()]):.3f}" for m in methods]
+        print("| all | " + " | ".join(means) + " |")
+
+
+if __name__ == "__main__":
+    main()
