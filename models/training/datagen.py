@@ -74,7 +74,8 @@ EVAL_PROGRESSIONS = {
         [(0, "min7"), (6, "maj"), (5, "maj7"), (4, "dom7")],
     ],
 }
-_QUALITIES = {
+#: semitones above the root of each chord quality
+CHORD_INTERVALS = {
     "maj": (0, 4, 7),
     "min": (0, 3, 7),
     "dim": (0, 3, 6),
@@ -120,7 +121,7 @@ def chord_pitches(key: int, degree: int, quality: str, *, octave: int = 4) -> li
     root = tonic + synth.scale_of(key)[degree]
     if root > tonic + 6:
         root -= 12
-    return [root + i for i in _QUALITIES[quality]]
+    return [root + i for i in CHORD_INTERVALS[quality]]
 
 
 def _scale_pitch(key: int, step: int, octave: int) -> int:

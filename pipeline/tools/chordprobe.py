@@ -24,21 +24,8 @@ from sampledex.models.training.metrics import weighted_score
 from sampledex.pipeline.tools.washprobe import key_of
 
 SR = datagen.SR
-#: intervals above the root, in semitones, by the chord's name; the mode is the third's
-QUALITIES = {
-    "maj": (0, 4, 7),
-    "min": (0, 3, 7),
-    "maj7": (0, 4, 7, 11),
-    "min7": (0, 3, 7, 10),
-    "add9": (0, 4, 7, 14),
-    "madd9": (0, 3, 7, 14),
-    "maj9": (0, 4, 7, 11, 14),
-    "min9": (0, 3, 7, 10, 14),
-    "min11": (0, 3, 7, 10, 14, 17),
-    "6": (0, 4, 7, 9),
-    "6/9": (0, 4, 7, 9, 14),
-    "min6": (0, 3, 7, 9),
-}
+#: the chords held, by :data:`datagen.CHORD_INTERVALS`' names: triads, sevenths and the tonic colours
+QUALITIES = ("maj", "min", "maj7", "min7", "add9", "madd9", "maj9", "min9", "min11", "6", "6/9", "min6")
 RHODES = Path("data/libraries/validation/jrhodes3d")
 #: General MIDI programs a held chord is played on: strings, ensembles, synth pads, organs, a guitar
 PROGRAMS = (48, 49, 50, 52, 88, 89, 90, 91, 92, 94, 95, 16, 19, 24)
@@ -47,12 +34,10 @@ SEED = 770_000
 
 
 def voicing(key: int, quality: str, rng: np.random.Generator) -> list[tuple[float, float]]:
-    """``(MIDI, gain)``: the chord on the key's tonic from about C3, the root doubled an octave down 70 % of
-    the time."""
-    root = electronic.tonic_midi(key, 3)
-    root -= 12 if root > 54 else 0
-    chord = [(float(root + i), 0.7) for i in QUALITIES[quality]]
-    return ([(float(root - 12), 1.0)] if rng.random() < 0.7 else []) + chord
+    """``(MIDI, gain)``: the chord on the key's tonic, its root in G2–F#3, doubled an octave down 70 % of the
+    time."""
+    chord = datagen.chord_pitches(key, 0, quality, octave=3 if keys.tonic_pc(key) <= 6 else 2)
+    return ([(float(chord[0] - 12), 1.0)] if rng.random() < 0.7 else []) + [(float(p), 0.7) for p in chord]
 
 
 def synth_pad(key: int, quality: str, rng: np.random.Generator) -> np.ndarray:
@@ -85,7 +70,7 @@ def probe(player: str, per_quality: int, method: str, weights: str | None = None
         scores, relative, none = [], 0, 0
         for i in range(per_quality):
             rng = np.random.default_rng(SEED + 1000 * q + i)
-            key = keys.key_index(int(rng.integers(12)), minor=QUALITIES[quality][1] == 3)
+            key = keys.key_index(int(rng.integers(12)), minor=datagen.CHORD_INTERVALS[quality][1] == 3)
             got = key_of(synth.normalise(played(player, key, quality, rng, rhodes)), method, weights)
             scores.append(0.0 if got is None else weighted_score(key, got))
             relative += got is not None and got == keys.relative(key)
