@@ -456,8 +456,10 @@ def train(
         )
         if report.mirex > best:
             best = report.mirex
-            ratio = no_key_ratio or choose_no_key_ratio(
-                validation.probabilities, validation.labels, fallback=initial_ratio
+            ratio = (
+                no_key_ratio
+                if no_key_ratio is not None
+                else choose_no_key_ratio(validation.probabilities, validation.labels, fallback=initial_ratio)
             )
             save_weights(net.state_dict(), out / "keycnn.npz", no_key_ratio=ratio)
             log(f'best so far: weights -> {out / "keycnn.npz"}, "no key" ratio {ratio}')
