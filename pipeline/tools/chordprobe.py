@@ -50,19 +50,25 @@ def synth_pad(key: int, quality: str, rng: np.random.Generator) -> np.ndarray:
     return electronic.space(y, SR, rng) if rng.random() < 0.8 else y
 
 
-def played(player: str, key: int, quality: str, rng: np.random.Generator, rhodes=None) -> np.ndarray:
+def played(
+    player: str, key: int, quality: str, rng: np.random.Generator, rhodes: sampler.Sampler | None = None
+) -> np.ndarray:
     """The chord played by ``player`` (``'synth'``, ``'rhodes'`` or ``'soundfont'``), mono at :data:`SR`."""
     if player == "synth":
         return synth_pad(key, quality, rng)
     held = float(rng.uniform(3, 8))
     notes = [synth.Note(0.0, held, midi, 0.7) for midi, _ in voicing(key, quality, rng)]
     if player == "rhodes":
+        if rhodes is None:
+            raise ValueError("player 'rhodes' needs the Rhodes sampler")
         return rhodes.render(notes, held, tail=1.0)
     program = int(rng.choice(PROGRAMS))
     return render.renderer(render.TRAIN_SOUNDFONTS[0], SR).render(notes, held, program=program, tail=1.0)
 
 
-def probe(player: str, per_quality: int, method: str, weights: str | None = None, rhodes=None) -> dict:
+def probe(
+    player: str, per_quality: int, method: str, weights: str | None = None, rhodes: sampler.Sampler | None = None
+) -> dict[str, tuple[float, float, float]]:
     """``quality -> (MIREX, share heard as the relative key, share without a key)`` over ``per_quality``
     chords of each quality played by ``player``, by ``method``."""
     found = {}
