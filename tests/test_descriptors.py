@@ -960,3 +960,28 @@ def test_peak_share_of_notes_noise_and_silence():
     assert frontend.peak_share(spectrum(saw(57, 2.0))) > 0.8
     assert frontend.peak_share(spectrum(noise_burst(2.0))) < 0.01
     assert frontend.peak_share(np.zeros((frontend.NUM_BINS, 10), np.float32)) == 0.0
+
+
+def test_realloops_scores_index_s_tempo_against_the_declared_one(tmp_path, capsys):
+    """Loops whose names declare their tempo are scored as ``index`` reads them; a name that declares a tempo
+    the audio does not have is a miss, and a file that declares none is not counted."""
+    import soundfile
+
+    from sampledex.pipeline.tools import realloops
+
+    (tmp_path / "breaks").mkdir()
+    (tmp_path / "misc").mkdir()
+    for name, bpm in (("breaks/Funk Break 100 BPM.wav", 100), ("breaks/rock_132bpm.wav", 132)):
+        soundfile.write(tmp_path / name, drum_pattern(bpm, 2, BACKBEAT_8THS), SR)
+    soundfile.write(tmp_path / "misc/drums 90bpm.wav", drum_pattern(120, 2, BACKBEAT_8THS), SR)  # misnamed
+    soundfile.write(tmp_path / "misc/no tempo.wav", drum_pattern(120, 2, BACKBEAT_8THS), SR)
+    rows = realloops.measure(tmp_path)
+    assert sorted((r["group"], r["declared"]) for r in rows) == [("breaks", 100), ("breaks", 132), ("misc", 90)]
+    text = realloops.table("loops", rows)
+    assert "| breaks | 2 | 1.000 | 1.000 | 1.000 |" in text
+    assert "| all | 3 | 1.000 | 0.667 | 0.667 |" in text
+    realloops.main([str(tmp_path), "--verbose"])
+    assert "misc/drums 90bpm.wav: declared 90, got 120" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as raised:
+        realloops.main([str(tmp_path / "nowhere")])
+    assert raised.value.code == 1 and "is not a folder" in capsys.readouterr().err
