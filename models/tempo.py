@@ -33,6 +33,7 @@ circular wrap, nor the bar-exact length, nor which metrical level a producer wri
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -477,6 +478,13 @@ def _level_weights() -> dict[str, np.ndarray]:
         if tuple(npz["features"]) != FEATURES:
             raise ValueError(f"{LEVEL_WEIGHTS.name} was trained on other features than tempo.FEATURES")
     return weights
+
+
+@lru_cache(maxsize=1)
+def scorer_version() -> str:
+    """A digest of the scorer's weights: part of ``analysis_version``, so that rows are analysed again when
+    ``sampledex train-tempo`` refits the scorer on a user's own loops."""
+    return "tempo-" + hashlib.sha1(LEVEL_WEIGHTS.read_bytes()).hexdigest()[:10]
 
 
 def _confidence_temperature() -> float:

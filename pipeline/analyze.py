@@ -18,7 +18,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
-from sampledex.models import descriptors, embedding, frontend, onsets
+from sampledex.models import descriptors, embedding, frontend, onsets, tempo
 from sampledex.models.classic import ClassicKeyEstimator
 from sampledex.models.errors import UsageError
 from sampledex.models.keys import KeyEstimate, KeyEstimator
@@ -76,8 +76,8 @@ def warm_up(method: str = DEFAULT_KEY_METHOD) -> None:
 
 
 def analysis_version(method: str = DEFAULT_KEY_METHOD) -> str:
-    """What wrote a row: the descriptor version plus the key model's version."""
-    return f"{FEATURES_VERSION}+{key_estimator(method).version}"
+    """What wrote a row: the descriptor version, the key model's version and the tempo scorer's."""
+    return f"{FEATURES_VERSION}+{key_estimator(method).version}+{tempo.scorer_version()}"
 
 
 def identity_columns(entry: FileEntry, method: str) -> dict[str, Any]:

@@ -433,6 +433,51 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train_tempo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sampledex.models.training import tempolevel
+
+    from . import decode
+
+    options = storage_options(args.storage_option)
+    own, unread, said = [], 0, []
+    for folder in args.from_catalog:
+        con = _existing_catalog(argparse.Namespace(catalog=folder)).connect(read_only=True)
+        rows = con.execute(
+            "SELECT path, declared_bpm FROM samples WHERE error IS NULL AND kind = 'loop' "
+            "AND declared_bpm IS NOT NULL ORDER BY path"
+        ).fetchall()
+        for path, bpm in rows:
+            try:
+                mono = decode.to_analysis_mono(decode.load(path, storage_options=options))
+            except (decode.DecodeError, OSError):  # moved or changed since it was indexed: the rest still teach
+                unread += 1
+                continue
+            own.append(tempolevel.example(mono, float(bpm), path, f"catalog:{folder}"))
+        said.append(f"{folder}: {len(rows)} loops declare a tempo")
+    if not own:
+        raise UsageError(
+            "no loop in the catalog declares a tempo (declared_bpm) that could be read: nothing to learn from"
+        )
+    for line in said + ([f"{unread} of them could not be read again and were left out"] if unread else []):
+        _say(line)
+    material = tempolevel.examples(
+        args.seed, loops=args.loops, songs=args.songs, cache=Path(args.cache) / f"seed{args.seed}.npz"
+    )
+    # every fifth loop held out first, to say what the refit does on loops it has not seen
+    held, taught = own[::5], [e for i, e in enumerate(own) if i % 5]
+    if held and taught:
+        before = tempolevel.accuracy(None, held)
+        after = tempolevel.accuracy(tempolevel.fit_with_own_loops(material, taught), held)
+        print(f"tempo Acc1 on {len(held)} of your loops held out: shipped scorer {before:.3f}, refitted {after:.3f}")
+    weights = tempolevel.fit_with_own_loops(material, own)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tempolevel.save(weights, Path(args.out))
+    print(f"scorer refitted on {len(own)} loops and {len(material)} development files -> {args.out}")
+    return EXIT_OK
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -684,6 +729,26 @@ def build_parser() -> argparse.ArgumentParser:
         help='write this "no key" ratio (0 < R <= 1: no key wins at R times the best key\'s probability) '
         "instead of the one chosen on the validation split",
     )
+    storage_arg(p)
+
+    p = command("train-tempo", "refit the tempo scorer on a catalog's loops that declare their tempo", cmd_train_tempo)
+    p.add_argument(
+        "--from-catalog",
+        action="append",
+        required=True,
+        metavar="CATALOG",
+        help="a catalog whose loops' names or tags declare a tempo (declared_bpm), repeatable",
+    )
+    p.add_argument(
+        "--out",
+        default="runs/tempolevel.npz",
+        metavar="PATH",
+        help="where the weights go (models/tempolevel.npz is the scorer index uses)",
+    )
+    p.add_argument("--loops", type=count(1, 100_000), default=3000, metavar="N", help="development loops beside yours")
+    p.add_argument("--songs", type=count(0, 10_000), default=200, metavar="N", help="development song excerpts")
+    p.add_argument("--seed", type=int, default=1, help="material seed of the development files")
+    p.add_argument("--cache", default="data/tempolevel", metavar="DIR", help="rendered development files are kept here")
     storage_arg(p)
 
     p = command("evaluate", "score a key method on a labelled dataset", cmd_evaluate)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 
 from sampledex.models import onsets, tempo
 from sampledex.models.training import render, tempolevel
+
+from conftest import SAMPLEDEX, run_cli
 
 
 def fresh_renderers() -> list:
@@ -159,3 +163,79 @@ def test_a_cache_of_another_recipe_is_made_again(few, tmp_path):
     assert [e.truth for e in again] == [e.truth for e in made]
     assert sum("another recipe" in line for line in said) == 1  # the second time, the cache was this recipe's
     assert tempolevel.recipe(0, loops=0, songs=0) != tempolevel.recipe(1, loops=0, songs=0)
+
+
+def test_analysis_version_names_the_tempo_scorer(tmp_path, monkeypatch):
+    """A refitted scorer changes ``analysis_version``, so ``index`` analyses every row again with it."""
+    from sampledex.pipeline import analyze
+
+    shipped = analyze.analysis_version("classic")
+    assert shipped.endswith("+" + tempo.scorer_version())
+    refitted = tmp_path / "tempolevel.npz"
+    with np.load(tempo.LEVEL_WEIGHTS) as npz:
+        weights = {name: npz[name] for name in npz.files if name != "features"}
+    weights["intercept"] = weights["intercept"] + 1.0
+    tempolevel.save(weights, refitted)
+    monkeypatch.setattr(tempo, "LEVEL_WEIGHTS", refitted)
+    tempo.scorer_version.cache_clear()
+    try:
+        assert analyze.analysis_version("classic") not in ("", shipped)
+    finally:
+        monkeypatch.undo()
+        tempo.scorer_version.cache_clear()
+    assert analyze.analysis_version("classic") == shipped
+
+
+def _library_with_declared_tempi(folder, tempi: dict[str, float]):
+    """Backbeat loops, each played at its tempo and named ``NAME.wav`` (the name declaring what it declares)."""
+    import soundfile
+    from test_descriptors import BACKBEAT_8THS, SR, drum_pattern
+
+    folder.mkdir()
+    for i, (name, bpm) in enumerate(tempi.items()):
+        soundfile.write(folder / f"{name}.wav", drum_pattern(bpm, 2, BACKBEAT_8THS, seed=i), SR)
+
+
+@pytest.mark.slow
+def test_train_tempo_learns_the_tempo_a_library_writes_on_its_loops(tmp_path):
+    """A library that writes its backbeats at twice the tempo they are played at (as half-time grooves are
+    written): the shipped scorer reads them as played, the refitted one as the library writes them."""
+    played = (70, 73, 76, 79, 82, 85, 88, 91, 94, 97)
+    _library_with_declared_tempi(tmp_path / "lib", {f"beat{i} {2 * bpm} BPM": bpm for i, bpm in enumerate(played)})
+    (tmp_path / "lib" / "no tempo.wav").write_bytes((tmp_path / "lib" / "beat0 140 BPM.wav").read_bytes())
+    catalog, out = tmp_path / "catalog", tmp_path / "runs" / "tempolevel.npz"
+    run_cli("index", str(tmp_path / "lib"), "--catalog", str(catalog), "--workers", "1")
+    done = run_cli(
+        "train-tempo", "--from-catalog", str(catalog), "--loops", "24", "--songs", "0",
+        "--cache", str(tmp_path / "cache"), "--out", str(out),
+    )  # fmt: skip
+    assert "10 loops declare a tempo" in done.stderr  # not the file whose name declares none
+    assert "tempo Acc1 on 2 of your loops held out" in done.stdout
+    assert f"refitted on 10 loops and 24 development files -> {out}" in done.stdout
+    with np.load(out) as npz:
+        assert tuple(npz["features"]) == tempo.FEATURES
+        weights = {name: npz[name].astype(np.float64) for name in npz.files if name != "features"}
+    assert float(weights["temperature"]) == tempo._confidence_temperature()
+    from test_descriptors import BACKBEAT_8THS, drum_pattern
+
+    own = [
+        tempolevel.example(drum_pattern(bpm, 2, BACKBEAT_8THS, seed=i), 2.0 * bpm, "", "own")
+        for i, bpm in enumerate(played)
+    ]
+    assert tempolevel.accuracy(None, own) <= 0.2 and tempolevel.accuracy(weights, own) >= 0.9
+
+
+@pytest.mark.slow
+def test_train_tempo_without_a_declared_tempo_is_one_line(tmp_path):
+    _library_with_declared_tempi(tmp_path / "lib", {"groove": 100})
+    run_cli("index", str(tmp_path / "lib"), "--catalog", str(tmp_path / "catalog"), "--workers", "1")
+    for args, expect, says in (
+        (("--from-catalog", str(tmp_path / "catalog")), 2, "no loop in the catalog declares a tempo"),
+        (("--from-catalog", str(tmp_path / "nowhere")), None, "no catalog at"),
+    ):
+        proc = subprocess.run(
+            [SAMPLEDEX, "train-tempo", *args, "--out", str(tmp_path / "w.npz")], capture_output=True, text=True
+        )
+        assert proc.returncode == (expect or proc.returncode) != 0
+        assert says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and not proc.stdout
+    assert not (tmp_path / "w.npz").exists()
