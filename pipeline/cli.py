@@ -470,7 +470,7 @@ def cmd_train_tempo(args: argparse.Namespace) -> int:
     if held and taught:
         before = tempolevel.accuracy(None, held)
         after = tempolevel.accuracy(tempolevel.fit_with_own_loops(material, taught), held)
-        print(f"tempo Acc1 on {len(held)} of your loops held out: shipped scorer {before:.3f}, refitted {after:.3f}")
+        print(f"tempo Acc1 on {len(held)} of your loops held out: scorer in use {before:.3f}, refitted {after:.3f}")
     weights = tempolevel.fit_with_own_loops(material, own)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     tempolevel.save(weights, Path(args.out))
