@@ -547,7 +547,8 @@ def fit_with_own_loops(material: list[Example], own: list[Example], *, seed: int
     their names or tags declare it, ``sampledex train-tempo``).
 
     The material is weighted as :func:`train` weighs it, each own loop :data:`OWN_LOOP_WEIGHT`; the
-    confidence temperature is the shipped scorer's (a library's own loops are too few to calibrate it on).
+    confidence temperature is that of the scorer ``index`` uses (a library's own loops are too few to calibrate
+    it on).
     """
     weights = train(
         material + own,
@@ -559,7 +560,8 @@ def fit_with_own_loops(material: list[Example], own: list[Example], *, seed: int
 
 
 def accuracy(weights: dict | None, found: list[Example]) -> float:
-    """Acc1 of the scorer with ``weights`` (None: the shipped scorer's) on these files (NaN for none)."""
+    """Acc1 of the scorer with ``weights`` (None: the one ``index`` uses, :data:`tempo.LEVEL_WEIGHTS`) on these
+    files (NaN for none)."""
     return float(decisions(weights, found)[1].mean()) if found else float("nan")
 
 
