@@ -239,3 +239,32 @@ def test_train_tempo_without_a_declared_tempo_is_one_line(tmp_path):
         assert proc.returncode == (expect or proc.returncode) != 0
         assert says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and not proc.stdout
     assert not (tmp_path / "w.npz").exists()
+
+
+@pytest.mark.slow
+def test_train_tempo_reads_a_bucket_s_loops_and_leaves_out_one_gone_since(s3_server, tmp_path):
+    """Loops in S3 (moto on loopback): ``--storage-option`` reaches the decode, and a loop deleted after it was
+    indexed is left out, said in one line, while the others still teach."""
+    import io
+
+    import s3fs
+    import soundfile
+    from test_descriptors import BACKBEAT_8THS, SR, drum_pattern
+
+    fs = s3fs.S3FileSystem(endpoint_url=s3_server, key="testing", secret="testing")
+    fs.mkdir("tempo-loops")
+    for i, bpm in enumerate((96, 104, 112, 120, 128, 136)):
+        buf = io.BytesIO()
+        soundfile.write(buf, drum_pattern(bpm, 2, BACKBEAT_8THS, seed=i), SR, format="WAV")
+        fs.pipe(f"tempo-loops/beat{i} {bpm} BPM.wav", buf.getvalue())
+    option = ("--storage-option", f"endpoint_url={s3_server}")
+    catalog = tmp_path / "catalog"
+    run_cli("index", "s3://tempo-loops", "--catalog", str(catalog), "--workers", "1", *option)
+    fs.rm("tempo-loops/beat5 136 BPM.wav")
+    done = run_cli(
+        "train-tempo", "--from-catalog", str(catalog), "--loops", "12", "--songs", "0",
+        "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "w.npz"), *option,
+    )  # fmt: skip
+    assert "6 loops declare a tempo" in done.stderr
+    assert "1 of them could not be read again and were left out" in done.stderr
+    assert "refitted on 5 loops and 12 development files" in done.stdout
