@@ -87,6 +87,11 @@ def key_correlations(pcp: np.ndarray, *, profiles: str = DEFAULT_PROFILES) -> np
     return key_templates(profiles) @ _zscore(np.asarray(pcp, dtype=float))
 
 
+def pitch_class_profile(S: np.ndarray) -> np.ndarray:
+    """Mean chroma [shape=(12,)] of a log-frequency spectrogram ``S`` [shape=(NUM_BINS, frames)]; zeros if no frames."""
+    return frontend.chroma(S).mean(axis=1) if S.shape[1] else np.zeros(12)
+
+
 class ClassicKeyEstimator:
     """Krumhansl–Schmuckler on the shared log-frequency spectrogram.
 
@@ -109,12 +114,8 @@ class ClassicKeyEstimator:
     def version(self) -> str:
         return f"ks-{self.profiles}-1"
 
-    def pitch_class_profile(self, S: np.ndarray) -> np.ndarray:
-        """Mean chroma of a log-frequency spectrogram ``S`` [shape=(NUM_BINS, frames)]."""
-        return frontend.chroma(S).mean(axis=1) if S.shape[1] else np.zeros(12)
-
     def __call__(self, S: np.ndarray) -> KeyEstimate:
-        pcp = self.pitch_class_profile(S)
+        pcp = pitch_class_profile(S)
         if not pcp.max() > 0 or np.ptp(pcp) <= 1e-6 * pcp.max():  # silence or flat noise
             return KeyEstimate(None, 0.0)
         r = self.templates @ _zscore(pcp)

@@ -9,6 +9,7 @@ The chain, each step a small function:
       ──► conv over all 72 frequency rows ×64 (where the absolute pitch is read)
       ──► conv over time, dilation 2 ──► conv over time, dilation 4 (harmonic context: ~6 s)
       ──► conv 1×1 ×25 ──► mean over time ──► softmax
+      ──► the 24 keys re-weighted by the chroma's correlation with each (:func:`with_chroma_evidence`)
 
 Fully convolutional over frequency × time with global pooling over time, so
 any length works, from a 0.2 s one-shot (one frame) to a whole track. The
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import frontend, keys
+from . import classic, frontend, keys
 from .errors import SampledexError
 from .keys import KeyEstimate
 
@@ -41,6 +42,11 @@ NO_KEY_RATIO_GRID = (0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3, 0.5, 1.0)
 MAX_TONAL_NULL = 0.01
 #: the shipped weights, trained by `sampledex train` (see models/README.md)
 WEIGHTS = Path(__file__).with_name("keycnn.npz")
+#: how much Krumhansl–Schmuckler's correlations (r in [-1, 1]) count beside the network's log-probabilities
+#: when it names a key: on real recordings the network mistakes relative keys that the chroma's emphasis tells
+#: apart; chosen on the real-instrument validation sets and public piano recordings (models/README.md,
+#: "The chroma's vote")
+CHROMA_WEIGHT = 2.0
 
 
 def standardise(S: np.ndarray) -> np.ndarray:
@@ -124,6 +130,21 @@ def keyless(probabilities: np.ndarray, ratio: float) -> np.ndarray:
     probabilities [shape=(..., 25)] -> bool [shape=(...)].
     """
     return probabilities[..., NO_KEY] >= ratio * probabilities[..., :NO_KEY].max(axis=-1)
+
+
+def with_chroma_evidence(
+    probabilities: np.ndarray, correlations: np.ndarray, weight: float = CHROMA_WEIGHT
+) -> np.ndarray:
+    """The network's class probabilities with each key's multiplied by ``exp(weight · r)`` and renormalised.
+
+    probabilities [shape=(25,)], correlations [shape=(24,)]: :func:`classic.key_correlations` of the same
+    spectrogram. "No key" keeps its probability and the 24 keys their total, so only which key wins changes,
+    and by how much: a key the network and the chroma both favour gains, one only the network favours loses.
+    """
+    tilted = probabilities[:NO_KEY] * np.exp(weight * (correlations - correlations.max()))
+    out = probabilities.copy()
+    out[:NO_KEY] = tilted * (probabilities[:NO_KEY].sum() / tilted.sum())
+    return out
 
 
 def choose_no_key_ratio(probabilities: np.ndarray, labels: np.ndarray, *, fallback: float | None = None) -> float:
@@ -298,13 +319,14 @@ class CNNKeyEstimator:
     """The CNN as a key estimator with the same call as the classic one: ``S -> KeyEstimate``.
 
     ``index`` is None when "no key" reaches the weights' ``no_key_ratio`` of the
-    best key's probability (see :func:`choose_no_key_ratio`); otherwise the best key, with its probability as
-    ``confidence``. Runs in numpy (BLAS threads as the process sets them).
+    best key's probability (see :func:`choose_no_key_ratio`); otherwise the best key once the chroma's
+    evidence has its say (:func:`with_chroma_evidence`, ``chroma_weight``; 0 for the network alone), with its
+    probability as ``confidence``. Runs in numpy (BLAS threads as the process sets them).
     """
 
     name = "cnn"
 
-    def __init__(self, weights: str | Path = WEIGHTS):
+    def __init__(self, weights: str | Path = WEIGHTS, *, chroma_weight: float = CHROMA_WEIGHT):
         self.weights = Path(weights)
         if not self.weights.exists():
             raise WeightsError(f"key CNN weights not found at {self.weights}")
@@ -312,6 +334,7 @@ class CNNKeyEstimator:
         self.no_key_ratio = float(state["no_key_ratio"])
         self.steps = numpy_steps(state)
         self.version = weights_version(self.weights)
+        self.chroma_weight = chroma_weight
 
     def probabilities(self, S: np.ndarray) -> np.ndarray:
         """Class probabilities [shape=(25,)] for one spectrogram [shape=(NUM_BINS, frames)]."""
@@ -319,9 +342,18 @@ class CNNKeyEstimator:
             S = np.zeros((S.shape[0], 1), dtype=np.float32)
         return softmax(logits(self.steps, standardise(S)).astype(np.float64))
 
+    def with_chroma(self, S: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """:meth:`probabilities` of ``S`` with the chroma's evidence (:func:`with_chroma_evidence`): what the key is
+        read from once the network has found one ("no key" is decided on the network's own probabilities)."""
+        if not self.chroma_weight:
+            return probabilities
+        correlations = classic.key_correlations(classic.pitch_class_profile(S))
+        return with_chroma_evidence(probabilities, correlations, self.chroma_weight)
+
     def __call__(self, S: np.ndarray) -> KeyEstimate:
         p = self.probabilities(S)
         if keyless(p, self.no_key_ratio):
             return KeyEstimate(None, float(p[NO_KEY]))
-        best = int(np.argmax(p[:NO_KEY]))
-        return KeyEstimate(best, float(p[best]))
+        q = self.with_chroma(S, p)
+        best = int(np.argmax(q[:NO_KEY]))
+        return KeyEstimate(best, float(q[best]), first_confidence=float(p[:NO_KEY].max()))

@@ -155,11 +155,11 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     cymbal's metal and a tom's membrane make narrow peaks, none of them notes), or when its spectrum has next to
     nothing in narrow peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below
     :data:`TONELESS_SHARE`; a loop or a one-shot). Both conditions are needed, the lack of notes and the model's
-    doubt (confidence under :data:`SURE_OF_KEY`, or :data:`SURE_OF_HIT` for a hit off the grid without a pitch):
-    a chord stab buried in noise can be less harmonic and still clearly in a key. A hit off the grid spared as a
-    possible chord still needs :data:`SURE_OF_CHORD`, and a file with few notes in its spectrum (``peaks`` under
-    :data:`FAINT_TONES_SHARE`) :data:`SURE_OF_FAINT_TONES`: the less of a sound is notes, the surer of its key the
-    model must be.
+    doubt (its own confidence, :attr:`KeyEstimate.sureness`, under :data:`SURE_OF_KEY`, or :data:`SURE_OF_HIT`
+    for a hit off the grid without a pitch): a chord stab buried in noise can be less harmonic and still clearly in
+    a key. A hit off the grid spared as a possible chord still needs :data:`SURE_OF_CHORD`, and a file with few
+    notes in its spectrum (``peaks`` under :data:`FAINT_TONES_SHARE`) :data:`SURE_OF_FAINT_TONES`: the less of a
+    sound is notes, the surer of its key the model must be.
     """
     harmonicity = found.harmonicity or 0.0
     one_shot = found.kind == kind_model.ONE_SHOT
@@ -179,6 +179,6 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
         sure = SURE_OF_CHORD
     if peaks is not None and peaks < FAINT_TONES_SHARE:
         sure = max(sure, SURE_OF_FAINT_TONES)
-    if key.index is not None and key.confidence < sure:
+    if key.index is not None and key.sureness < sure:
         return KeyEstimate(None, 0.0)
     return key

@@ -136,10 +136,21 @@ def parallel(index: int) -> int:
 
 @dataclass(frozen=True)
 class KeyEstimate:
-    """A key decision. ``index`` is ``None`` when the method finds no key."""
+    """A key decision. ``index`` is ``None`` when the method finds no key.
+
+    ``first_confidence``: how sure the method was of its own first answer before a second opinion changed
+    it (the CNN's probability of its best key before the chroma's evidence); None when there was none. The
+    rules for sounds without notes read this (:attr:`sureness`): whether a sound holds a key is the
+    method's own call, which key it holds may take the second opinion.
+    """
 
     index: int | None
     confidence: float
+    first_confidence: float | None = None
+
+    @property
+    def sureness(self) -> float:
+        return self.confidence if self.first_confidence is None else self.first_confidence
 
     @property
     def name(self) -> str | None:

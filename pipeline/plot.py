@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sampledex.models import frontend, keys
-from sampledex.models.classic import ClassicKeyEstimator, key_correlations
+from sampledex.models.classic import ClassicKeyEstimator, key_correlations, pitch_class_profile
 from sampledex.models.cnn import CNNKeyEstimator
 from sampledex.models.errors import UsageError
 from sampledex.models.keys import KeyEstimate
@@ -356,7 +356,8 @@ def plot_file(
     over time in s); its log-frequency spectrogram (the key models' input:
     frequency in Hz on a log axis, level in dB below its loudest cell); its
     chromagram (pitch class over time in s); and, side by side, the CNN's 25
-    class probabilities (24 keys and "no key") and the classic method's 24
+    class probabilities (24 keys, the chroma's evidence counted as the key
+    is read, and "no key") and the classic method's 24
     Pearson correlations. The title names the file and both methods' keys,
     ``key_method``'s first.
 
@@ -387,8 +388,8 @@ def plot_file(
     cnn = analyze.key_estimator("cnn")  # cached: the weights are read once per process
     assert isinstance(cnn, CNNKeyEstimator)  # "cnn" is always the CNN; the protocol has no probabilities()
     classic = ClassicKeyEstimator()
-    probabilities = cnn.probabilities(S)
-    correlations = key_correlations(classic.pitch_class_profile(S))
+    probabilities = cnn.with_chroma(S, cnn.probabilities(S))  # what its key is read from
+    correlations = key_correlations(pitch_class_profile(S))
     # the same rule as the catalog's (analyze.estimate_key): a clip too short to hold a pitch gets no key
     too_short = audio.analysed_s < analyze.MIN_KEY_SECONDS
     estimates = {
@@ -491,7 +492,7 @@ def _file_figure(
     _key_bars(ax, probabilities, labels + ["none"], estimates["cnn"].index, keys.NO_KEY)
     ax.set_ylim(0, 1)
     ax.set_ylabel("probability")
-    ax.set_title("CNN: 25 class probabilities")
+    ax.set_title("CNN, the chroma's evidence counted: 25 class probabilities")
 
     ax = fig.add_subplot(grid[3, 1])
     _key_bars(ax, correlations, labels, estimates["classic"].index, None)

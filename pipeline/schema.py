@@ -133,7 +133,7 @@ COLUMNS: tuple[Column, ...] = (
         "analysis_version",
         pa.string(),
         "VARCHAR",
-        "which feature/model version wrote the row (`f22+cnn-…+tempo-…`: descriptors, key model and tempo scorer)",
+        "which feature/model version wrote the row (`f23+cnn-…+tempo-…`: descriptors, key model and tempo scorer)",
         shown=False,
     ),
     Column("indexed_at", pa.timestamp("us"), "TIMESTAMP", "when the row was written (UTC)", shown=False),

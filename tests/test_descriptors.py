@@ -757,6 +757,12 @@ def test_a_drum_hit_loses_a_key_its_model_is_unsure_of(make):
     unsure, sure = keys.KeyEstimate(3, 0.35), keys.KeyEstimate(3, 0.9)
     assert descriptors.gate_key(unsure, found) == keys.KeyEstimate(None, 0.0)
     assert descriptors.gate_key(sure, found) == sure  # a clear key wins over the lack of harmony
+    # whether there is a key is the model's own call: a second opinion that made it sure of another key does not
+    # keep a key on a hit the model itself was unsure of, nor take one from a hit it was sure of
+    seconded = keys.KeyEstimate(3, 0.9, first_confidence=0.35)
+    assert descriptors.gate_key(seconded, found) == keys.KeyEstimate(None, 0.0)
+    doubted = keys.KeyEstimate(3, 0.35, first_confidence=0.9)
+    assert descriptors.gate_key(doubted, found) == doubted
 
 
 def test_grid_coherence_hears_notes_at_any_tuning_and_not_metal():

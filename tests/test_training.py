@@ -187,6 +187,44 @@ def test_the_estimator_uses_the_ratio_stored_with_its_weights(random_weights, tm
         assert (estimate.index is None) == expect_null
 
 
+def test_the_chroma_decides_between_keys_the_network_hesitates_over_and_leaves_no_key_alone():
+    # the network: C major 0.40, A minor (its relative) 0.35, "no key" 0.05, the rest spread
+    p = np.full(cnn.NUM_CLASSES, 0.20 / 22)
+    p[keys.parse_key("C major")], p[keys.parse_key("A minor")], p[cnn.NO_KEY] = 0.40, 0.35, 0.05
+    # the chroma's emphasis is A minor's: its profile correlates 0.85, C major's 0.70
+    r = np.zeros(24)
+    r[keys.parse_key("C major")], r[keys.parse_key("A minor")] = 0.70, 0.85
+    q = cnn.with_chroma_evidence(p, r, 1.5)
+    assert np.argmax(q[: cnn.NO_KEY]) == keys.parse_key("A minor")
+    assert q[cnn.NO_KEY] == p[cnn.NO_KEY] and q[: cnn.NO_KEY].sum() == pytest.approx(p[: cnn.NO_KEY].sum())
+    np.testing.assert_allclose(cnn.with_chroma_evidence(p, r, 0.0), p)
+    # a network that is sure keeps its key against the same small difference in emphasis
+    p_sure = p.copy()
+    p_sure[keys.parse_key("C major")], p_sure[keys.parse_key("A minor")] = 0.70, 0.05
+    assert np.argmax(cnn.with_chroma_evidence(p_sure, r, 1.5)[: cnn.NO_KEY]) == keys.parse_key("C major")
+
+
+def test_the_estimator_reads_its_key_with_the_chroma_but_no_key_from_the_network_alone():
+    from sampledex.models.training import synth
+
+    estimator, alone = cnn.CNNKeyEstimator(), cnn.CNNKeyEstimator(chroma_weight=0.0)
+    rng = np.random.default_rng(11)
+    sr = frontend.SAMPLE_RATE
+    loop = synth.tonal_loop(keys.parse_key("A minor"), bpm=100, bars=2, sr=sr, rng=rng)
+    tonal = frontend.logfreq_spectrogram(loop.astype(np.float32))
+    noise = frontend.logfreq_spectrogram(0.1 * rng.standard_normal(4 * sr).astype(np.float32))
+    for S in (tonal, noise):
+        p = estimator.probabilities(S)
+        with_chroma = estimator.with_chroma(S, p)
+        assert (estimator(S).index is None) == (alone(S).index is None) == cnn.keyless(p, estimator.no_key_ratio)
+        if estimator(S).index is not None:
+            assert estimator(S).index == int(np.argmax(with_chroma[: cnn.NO_KEY]))
+            assert estimator(S).confidence == pytest.approx(with_chroma[estimator(S).index])
+            assert alone(S).index == int(np.argmax(p[: cnn.NO_KEY]))
+            assert estimator(S).sureness == pytest.approx(alone(S).confidence)  # what the no-key rules read
+    assert estimator(noise).index is None
+
+
 @pytest.mark.parametrize("shape", [(3, 8, 6), (3, 7, 5), (2, 1, 1), (2, 1, 4)])
 def test_max_pool_matches_torch_with_odd_sizes(shape):
     import torch
