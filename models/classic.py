@@ -12,6 +12,8 @@ their correlations differ only through emphasis.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from . import frontend
@@ -51,18 +53,21 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 DEFAULT_PROFILES = "krumhansl"
 
 
+@lru_cache(maxsize=len(PROFILES))
 def key_templates(profiles: str = DEFAULT_PROFILES) -> np.ndarray:
-    """The 24 rotated, z-scored key profiles.
+    """The 24 rotated, z-scored key profiles, made once per process (the CNN reads them for every file).
 
     Returns
     -------
-    np.ndarray [shape=(24, 12), dtype=float64]
+    np.ndarray [shape=(24, 12), dtype=float64], read-only
         row ``i`` is key index ``i`` (see :mod:`keys`), column ``j`` pitch class ``j``.
     """
     if profiles not in PROFILES:
         raise ValueError(f"profiles={profiles!r} is not one of {sorted(PROFILES)}")
     rows = [np.roll(np.asarray(profile, dtype=float), tonic) for profile in PROFILES[profiles] for tonic in range(12)]
-    return _zscore(np.stack(rows))
+    templates = _zscore(np.stack(rows))
+    templates.flags.writeable = False
+    return templates
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
