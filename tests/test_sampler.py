@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from sampledex.models import keys
 from sampledex.models.training import datagen, sampler, train
 from sampledex.models.training.synth import Note
 
@@ -333,6 +334,30 @@ def test_hydrogen_kits_are_arranged_by_piece_from_their_drumkit_xml(tmp_path):
     (found,) = sampler.load_library(tmp_path / "kits").kits
     assert {piece: len(hits) for piece, hits in found.pieces.items()} == {"kick": 2, "hat_open": 1, "snare": 1}
     assert libraries.arrange_kits(tmp_path / "drumkits", tmp_path / "kits") == counts  # again: links kept
+
+
+def test_recordings_are_cut_into_clips_of_each_end_that_evaluate_reads(tmp_path):
+    """A piece begins and ends in its key: its first and last 30 s are the clips; a short piece is one, a piece
+    missing from a snapshot none; the labels' paths are relative, so the folder can move."""
+    from sampledex.models.training import datasets
+    from sampledex.pipeline.tools import libraries
+
+    sr = 8000
+    t = np.arange(70 * sr) / sr
+    sf.write(tmp_path / "long.ogg", np.stack([np.sin(2 * np.pi * 220 * t)] * 2, axis=1) * 0.5, sr)
+    sf.write(tmp_path / "short.wav", 0.5 * np.sin(2 * np.pi * 330 * t[: 10 * sr]), sr)
+    pieces = (("long.ogg", "A minor"), ("short.wav", "E major"), ("absent.ogg", "C major"))
+    assert libraries.write_clips(tmp_path, pieces, tmp_path / "clips") == 3
+    (tmp_path / "clips").rename(tmp_path / "moved")
+    clips = datasets.load(str(tmp_path / "moved" / "labels.csv"))
+    assert [(Path(c.path).name, keys.KEY_NAMES[c.key]) for c in clips] == [
+        ("long_head.flac", "A minor"),
+        ("long_tail.flac", "A minor"),
+        ("short_whole.flac", "E major"),
+    ]
+    durations = [sf.info(c.path).duration for c in clips]
+    assert durations == pytest.approx([libraries.CLIP_S, libraries.CLIP_S, 10.0])
+    assert sf.info(clips[0].path).channels == 2  # as recorded: the analysis makes its own mono
 
 
 def test_without_apt_the_hydrogen_kits_are_skipped_in_one_line(tmp_path, monkeypatch):

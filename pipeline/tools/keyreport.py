@@ -5,7 +5,9 @@ soundfont, held-out progressions and held-out corpus tunes), evaluates both
 methods on them and on the real recordings of ``../shared/realkeys``, and
 prints the Markdown table the model card carries. With the validation
 libraries, also every recorded drum hit in them, as they are (``recorded-hits``:
-a listing, nothing rendered; each should have no key).
+a listing, nothing rendered; each should have no key); with ``make libraries``'
+real recordings of music (``data/libraries/recordings/<name>/labels.csv``), those
+clips too.
 """
 
 from __future__ import annotations
@@ -142,6 +144,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", default="data/eval")
     parser.add_argument("--corpus-cache", default="data/corpus.json")
     parser.add_argument("--realkeys", default=str(Path("..") / "shared" / "realkeys" / "labels.csv"))
+    parser.add_argument(
+        "--recordings",
+        default="data/libraries/recordings",
+        type=Path,
+        help="real recordings of music cut into clips by `make libraries`: each folder's labels.csv is a set",
+    )
     parser.add_argument("--json", default="data/eval/report.json")
     parser.add_argument("--weights", help="the CNN's weights to evaluate (default: the shipped models/keycnn.npz)")
     parser.add_argument(
@@ -164,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     hits = write_hits_set(Path(args.sets), libraries) if libraries else None
     if hits is not None:
         sets[HITS_SET] = hits
+    for labels in sorted(args.recordings.glob("*/labels.csv")):
+        sets[f"recordings {labels.parent.name}"] = str(labels)
     if Path(args.realkeys).exists():
         sets["realkeys"] = args.realkeys
     results = {

@@ -8,16 +8,22 @@ instead, ``DIR/<owner>+<name>/repo``, skipping files a snapshot lacks), and each
 ``train/`` folder to ``sampledex train --library``, ``make evaluate`` every ``validation/`` folder to the
 real-instrument validation sets. Training never hears a validation library. Hydrogen's drum kits come from
 a Debian package instead (:data:`HYDROGEN`): real drum hits to measure the no-key rules on (``realnotes``).
+Real recordings of music whose pieces state their key (:data:`RECORDINGS`) are cut into clips with a
+``labels.csv`` under ``data/libraries/recordings/<name>/``: ``make evaluate`` scores both key methods on them.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+import soundfile as sf
 
 from sampledex.models.training import sampler
 
@@ -50,6 +56,38 @@ LIBRARIES = (
             "CC0 and CC BY (per sample)", "a GM drum and percussion kit from many recordings"),
 )  # fmt: skip
 _AUDIO = (".wav", ".flac", ".aif", ".aiff", ".ogg")
+
+
+class Recordings(NamedTuple):
+    name: str  # the folder's name under recordings/
+    repo: str  # owner/name on GitHub
+    folder: str  # where in the repository the recordings lie
+    licence: str
+    what: str
+    pieces: tuple[tuple[str, str], ...]  # (file in folder, the key its piece is in)
+
+
+#: real recordings of music, validation only: the key of each piece from the repository's ATTRIBUTION.md and
+#: its BWV number (its file names are a game's room names)
+RECORDINGS = (
+    Recordings("ishizaka-bach", "Vale717171/archive-of-oblivion", "assets/audio",
+               "CC0 (the recordings, per the repository's ATTRIBUTION.md)",
+               "Kimiko Ishizaka's piano recordings of Bach: Open Well-Tempered Clavier I, Open Goldberg Variations",
+               (("bach_bwv846_soglia.ogg", "C major"),  # WTC I prelude 1, BWV 846
+                ("bach_contrapunctus_observatory.ogg", "C major"),  # fugue 1
+                ("bach_bwv1008_laboratorio.ogg", "C minor"),  # prelude 2, BWV 847
+                ("observatory_calibration_variation.ogg", "C# major"),  # prelude 3, BWV 848
+                ("observatory_dome_variation.ogg", "C# major"),  # fugue 3
+                ("gallery_dark_variation.ogg", "C# minor"),  # fugue 4, BWV 849
+                ("garden_fountain_variation.ogg", "D major"),  # prelude 5, BWV 850
+                ("garden_stelae_variation.ogg", "D minor"),  # fugue 6, BWV 851
+                ("gallery_mirror_variation.ogg", "Eb major"),  # fugue 7, BWV 852
+                ("lab_bain_marie_variation.ogg", "E minor"),  # prelude 10, BWV 855
+                ("lab_sealed_variation.ogg", "E minor"),  # fugue 10
+                ("bach_aria_goldberg.ogg", "G major"))),  # Goldberg Variations, aria da capo, BWV 988
+)  # fmt: skip
+#: how much of each end of a piece makes a clip (s): a piece modulates, but begins and ends in its key
+CLIP_S = 30.0
 
 
 class DebianKits(NamedTuple):
@@ -96,20 +134,54 @@ def _from_mirror(gitdir: Path, dest: Path) -> None:
             (dest / path).write_bytes(blob.stdout)
 
 
+def _bring(repo: str, root: Path, mirror: Path | None, log) -> Path:
+    """``root/src/<owner>+<name>``: the repository, cloned (or read from a bare snapshot in ``mirror``) if absent."""
+    src = root / "src" / repo.replace("/", "+")
+    if not src.exists():
+        log(f"{repo} -> {src}")
+        if mirror is not None:
+            _from_mirror(mirror / repo.replace("/", "+") / "repo", src)
+        else:
+            subprocess.run(["git", "clone", "--depth", "1", f"https://github.com/{repo}", str(src)], check=True)
+    return src
+
+
 def fetch(root: Path, mirror: Path | None = None, log=print) -> None:
     for lib in LIBRARIES:
-        src = root / "src" / lib.repo.replace("/", "+")
-        if not src.exists():
-            log(f"{lib.repo} -> {src}")
-            if mirror is not None:
-                _from_mirror(mirror / lib.repo.replace("/", "+") / "repo", src)
-            else:
-                subprocess.run(["git", "clone", "--depth", "1", f"https://github.com/{lib.repo}", str(src)], check=True)
+        src = _bring(lib.repo, root, mirror, log)
         link = root / lib.role / lib.name
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.is_symlink():
             link.symlink_to((src / lib.folder).resolve(), target_is_directory=True)
         log(f"{lib.role:10s} {lib.name}: {lib.what} ({lib.licence})")
+
+
+def write_clips(source: Path, pieces: Sequence[tuple[str, str]], dest: Path, *, clip_s: float = CLIP_S) -> int:
+    """The first and the last ``clip_s`` seconds of each piece in ``source`` as FLAC files in ``dest``, with a
+    ``labels.csv`` (path,key; paths relative to it) beside them; a piece no longer than ``clip_s`` is one clip,
+    a piece that is not there (over a snapshot's size limit) none. Returns how many clips were written."""
+    dest.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for file, key in pieces:
+        if not (source / file).is_file():
+            continue
+        y, sr = sf.read(source / file, always_2d=True)
+        n = int(round(clip_s * sr))
+        ends = {"head": y[:n], "tail": y[-n:]} if len(y) > n else {"whole": y}
+        for end, clip in ends.items():
+            path = dest / f"{Path(file).stem}_{end}.flac"
+            sf.write(path, clip, sr)
+            rows.append((path.name, key))  # relative to labels.csv
+    with open(dest / "labels.csv", "w", newline="") as f:
+        csv.writer(f).writerows([("path", "key"), *rows])
+    return len(rows)
+
+
+def fetch_recordings(root: Path, mirror: Path | None = None, log=print) -> None:
+    for rec in RECORDINGS:
+        src = _bring(rec.repo, root, mirror, log)
+        clips = write_clips(src / rec.folder, rec.pieces, root / "recordings" / rec.name)
+        log(f"recordings {rec.name}: {rec.what}, {clips} clips of {CLIP_S:.0f} s ({rec.licence})")
 
 
 def hydrogen_piece(instrument: str) -> str | None:
@@ -182,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mirror", type=Path, help="read bare Git snapshots here instead of cloning")
     args = parser.parse_args(argv)
     fetch(args.root, args.mirror)
+    fetch_recordings(args.root, args.mirror)
     fetch_debian(args.root)
 
 
