@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import scipy.fft
 
-from . import frontend, onsets
+from . import classic, frontend, onsets
 
 #: the blocks in order, with their widths and weights (a block's weight scales its share of the distance)
 BLOCKS: tuple[tuple[str, int, float], ...] = (
@@ -224,14 +224,14 @@ def polyphony(S: np.ndarray) -> np.ndarray:
     """How many things sound at once [shape=(6,)]: log count of spectral peaks, then the 2nd to 6th
     strongest pitch classes relative to the strongest (a single note: small; a triad: three near 1)."""
     mean = S.mean(axis=1)
-    profile = frontend.chroma(S).mean(axis=1)
+    profile = classic.pitch_class_profile(S)
     profile = profile / max(float(profile.max()), 1e-12)
     return np.concatenate([[np.log1p(_spectral_peaks(mean).size)], np.sort(profile)[::-1][1:6]])
 
 
 def pitch_content(S: np.ndarray) -> np.ndarray:
     """The mean chroma as a unit vector [shape=(12,)], row 0 = C."""
-    profile = frontend.chroma(S).mean(axis=1).astype(np.float64)
+    profile = classic.pitch_class_profile(S).astype(np.float64)
     return profile / max(float(np.linalg.norm(profile)), 1e-12)
 
 
