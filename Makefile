@@ -8,7 +8,7 @@ N      ?= 500
 # Chromium and its WebDriver, for the web page's browser tests and its screenshot
 DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small chromium chromium-driver
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo train-kind evaluate probe-wash probe-chords clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-against bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo train-kind evaluate probe-wash probe-chords clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -78,6 +78,12 @@ docs: setup
 
 bench: setup
 	$(BIN)/python -m sampledex.pipeline.tools.bench --files $(N) --key-method classic cnn
+
+# one file's analysis here against an earlier revision's, in CPU seconds, same files (REV=125df37: the key-only
+# analysis before issue 11's descriptors)
+REV ?= 125df37
+bench-against: setup
+	$(BIN)/python -m sampledex.pipeline.tools.revbench --against $(REV) --files $(N)
 
 # S3 (moto on loopback), a real scheduler with two workers, and a no-change rerun over 10,000 files
 bench-scale: setup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -33,3 +34,78 @@ def test_bench_compares_the_cnn_with_classic_in_one_run(tmp_path):
     assert "key method classic" in out and "key method cnn" in out
     assert "cnn against classic, files/s: loop" in out
     assert out.count("; 0 failed files)") == 2
+
+
+def _git_checkout() -> bool:
+    return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True).returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _git_checkout(), reason="make bench-against exports a revision with git")
+def test_bench_against_times_an_exported_revision_beside_this_tree(tmp_path):
+    """HEAD exported by git and imported from the export, not from the installed tree: its rounds are timed
+    apart from this tree's, and the ratio of the medians printed."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sampledex.pipeline.tools.revbench",
+            "--against",
+            "HEAD",
+            "--files",
+            "4",
+            "--rounds",
+            "2",
+            "--folder",
+            str(tmp_path / "library"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    assert out.count("files per CPU second") == 3
+    assert "round 2: HEAD" in out and out.rstrip().endswith("x")
+
+
+def test_exported_revision_is_imported_from_the_export(tmp_path):
+    if not _git_checkout():
+        pytest.skip("needs a git checkout")
+    from sampledex.pipeline.tools import revbench
+
+    path = revbench.export_revision(revbench.Path(revbench.__file__).resolve().parents[2], "HEAD", tmp_path)
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sampledex.pipeline.analyze as a, sampledex.models.cnn as c; print(a.__file__, c.__file__)",
+        ],
+        env={**os.environ, "PYTHONPATH": str(path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert all(f.startswith(str(path)) for f in found), found
+
+
+def test_a_revision_that_does_not_exist_is_one_line(tmp_path):
+    if not _git_checkout():
+        pytest.skip("needs a git checkout")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sampledex.pipeline.tools.revbench",
+            "--against",
+            "no-such-revision",
+            "--files",
+            "2",
+            "--folder",
+            str(tmp_path / "library"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("revbench: cannot export 'no-such-revision'")
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,120 @@
+"""``make bench-against REV=…``: what one file's analysis costs here against an earlier revision, same files.
+
+Each revision's ``analyze.describe`` runs over the same seeded library (``make bench``'s) in a fresh
+process of its own, one thread, timed in CPU seconds (what a file costs a core, and less disturbed than
+the wall clock by other work on a shared machine); the two alternate for a few rounds and the medians
+are compared. The earlier revision is exported with ``git archive`` into a temporary folder and imported
+from there, laid out as its own ``pyproject.toml`` maps the package, so nothing is installed. Not a
+test: a command that prints a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import tomllib
+from pathlib import Path
+
+from . import demo
+
+#: the child process: decode and analyse every file of a folder, once to warm up on a few, then timed
+CHILD = """
+import sys, time
+from threadpoolctl import threadpool_limits
+from sampledex.pipeline import analyze, sources
+import fsspec
+fs = fsspec.filesystem("file")
+entries = sources.list_source(sys.argv[1])
+blobs = [(fs.cat_file(e.path), e.path) for e in entries]
+analyze.warm_up(sys.argv[2])
+with threadpool_limits(1):
+    for blob, path in blobs[:10]:
+        analyze.describe(blob, method=sys.argv[2], name=path)
+    t0 = time.process_time()
+    for blob, path in blobs:
+        analyze.describe(blob, method=sys.argv[2], name=path)
+    print(len(blobs) / (time.process_time() - t0))
+"""
+
+
+def export_revision(repo: Path, rev: str, into: Path) -> Path:
+    """Write ``rev``'s tree under ``into/tree`` and an importable ``sampledex`` under ``into/path``; returns the
+    latter, to put first on ``PYTHONPATH``.
+
+    Raises
+    ------
+    subprocess.CalledProcessError
+        if ``repo`` is not a git checkout or ``rev`` names no commit in it.
+    """
+    tree = into / "tree"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", rev], capture_output=True, check=True)
+    archive_path = into / "tree.tar"
+    archive_path.write_bytes(archive.stdout)
+    with tarfile.open(archive_path) as tar:
+        tar.extractall(tree, filter="data")
+    mapping = tomllib.loads((tree / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    path = into / "path"
+    for package, folder in sorted(mapping.items()):
+        link = path.joinpath(*package.split("."))
+        if package == "sampledex":
+            # the root package's folder holds its own files only; its subpackages are linked in beside them
+            link.mkdir(parents=True)
+            for item in (tree / folder).iterdir():
+                (link / item.name).symlink_to(item)
+        else:
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(tree / folder, target_is_directory=True)
+    return path
+
+
+def files_per_cpu_second(folder: str, method: str, pythonpath: Path | None) -> float:
+    """One timed pass of :data:`CHILD` over ``folder``, in a new process (importing from ``pythonpath`` if given)."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), *filter(None, [env.get("PYTHONPATH")])])
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, folder, method], env=env, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--against", required=True, help="the earlier revision (a commit, tag or branch)")
+    parser.add_argument("--files", type=int, default=500, help="library size (default 500, as make bench)")
+    parser.add_argument("--folder", default="bench-library")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating passes of each (default 5)")
+    parser.add_argument("--key-method", default="cnn", choices=("cnn", "classic"))
+    args = parser.parse_args(argv)
+
+    repo = Path(__file__).resolve().parents[2]
+    folder = str(demo.write_library(args.folder, demo.bench_specs(args.files, seed=args.seed)))
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            earlier = export_revision(repo, args.against, Path(tmp))
+        except subprocess.CalledProcessError as exc:
+            raise SystemExit(
+                f"revbench: cannot export {args.against!r} from {repo}: {exc.stderr.decode().strip()}"
+            ) from None
+        print(f"{args.files} files in {folder}; this tree against {args.against}; key method {args.key_method}")
+        here, there = [], []
+        for i in range(args.rounds):
+            there.append(files_per_cpu_second(folder, args.key_method, earlier))
+            here.append(files_per_cpu_second(folder, args.key_method, None))
+            print(f"round {i + 1}: {args.against} {there[-1]:.1f}, this tree {here[-1]:.1f} files per CPU second")
+    ratio = statistics.median(here) / statistics.median(there)
+    print(
+        f"median: this tree {statistics.median(here):.1f}, {args.against} {statistics.median(there):.1f} "
+        f"files per CPU second: {ratio:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
