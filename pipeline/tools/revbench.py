@@ -1,22 +1,29 @@
-"""``make bench-against REV=…``: what one file's analysis costs here against an earlier revision, same files.
+"""``make bench-against REV=…``: the analysis here against an earlier revision's, same files, same run.
 
-Each revision's ``analyze.describe`` runs over the same seeded library (``make bench``'s) in a fresh
-process of its own, one thread, timed in CPU seconds (what a file costs a core, and less disturbed than
-the wall clock by other work on a shared machine); the two alternate for a few rounds and the medians
-are compared. The earlier revision is exported with ``git archive`` into a temporary folder and imported
-from there, laid out as its own ``pyproject.toml`` maps the package, so nothing is installed. Not a
-test: a command that prints a ratio.
+Two measures, each revision in fresh processes of its own, alternating for a few rounds, medians compared:
+
+- **CPU cost of a file**: ``analyze.describe`` over the seeded library (``make bench``'s) in one process,
+  one thread, in CPU seconds (what a file costs a core, less disturbed than the wall clock by other work on
+  a shared machine);
+- **``sampledex index``** into a fresh catalog on a local cluster, the files/s it prints once its workers
+  are up, and for the whole command.
+
+The earlier revision is exported with ``git archive`` into a temporary folder and imported from there, laid
+out as its own ``pyproject.toml`` maps the package, so nothing is installed. Not a test: a command that
+prints ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 
@@ -84,6 +91,22 @@ def files_per_cpu_second(folder: str, method: str, pythonpath: Path | None) -> f
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def index_files_per_s(folder: str, method: str, pythonpath: Path | None, catalog: Path) -> tuple[float, float]:
+    """``sampledex index`` of ``folder`` into the fresh ``catalog``, in a new process (importing from
+    ``pythonpath`` if given); (files/s once the workers are up, files/s of the whole command)."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), *filter(None, [env.get("PYTHONPATH")])])
+    command = [sys.executable, "-m", "sampledex", "index", folder, "--catalog", str(catalog), "--key-method", method]
+    t0 = time.perf_counter()
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    elapsed = time.perf_counter() - t0
+    started, analysed = re.search(r"\(([\d.]+) files/s once started\)", out), re.search(r"analysed (\d+)", out)
+    if started is None or analysed is None:
+        raise SystemExit(f"revbench: index printed no files/s: {out.strip()[-200:]}")
+    return float(started.group(1)), int(analysed.group(1)) / elapsed
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--against", required=True, help="the earlier revision (a commit, tag or branch)")
@@ -104,16 +127,21 @@ def main(argv: list[str] | None = None) -> None:
                 f"revbench: cannot export {args.against!r} from {repo}: {exc.stderr.decode().strip()}"
             ) from None
         print(f"{args.files} files in {folder}; this tree against {args.against}; key method {args.key_method}")
-        here, there = [], []
+        measures = ("CPU: files per CPU second", "index: files/s once started", "index: files/s, whole command")
+        here: dict[str, list[float]] = {m: [] for m in measures}
+        there: dict[str, list[float]] = {m: [] for m in measures}
         for i in range(args.rounds):
-            there.append(files_per_cpu_second(folder, args.key_method, earlier))
-            here.append(files_per_cpu_second(folder, args.key_method, None))
-            print(f"round {i + 1}: {args.against} {there[-1]:.1f}, this tree {here[-1]:.1f} files per CPU second")
-    ratio = statistics.median(here) / statistics.median(there)
-    print(
-        f"median: this tree {statistics.median(here):.1f}, {args.against} {statistics.median(there):.1f} "
-        f"files per CPU second: {ratio:.2f}x"
-    )
+            for figures, path in ((there, earlier), (here, None)):
+                figures[measures[0]].append(files_per_cpu_second(folder, args.key_method, path))
+                catalog = Path(tmp) / f"catalog-{i}-{'here' if path is None else 'there'}"
+                started, whole = index_files_per_s(folder, args.key_method, path, catalog)
+                figures[measures[1]].append(started)
+                figures[measures[2]].append(whole)
+            print(f"round {i + 1}: " + "; ".join(f"{m} {there[m][-1]:.1f} -> {here[m][-1]:.1f}" for m in measures))
+    print(f"median over {args.rounds} rounds, {args.against} -> this tree:")
+    for m in measures:
+        a, b = statistics.median(there[m]), statistics.median(here[m])
+        print(f"  {m:32s} {a:7.1f} -> {b:7.1f}  {b / a:.2f}x")
 
 
 if __name__ == "__main__":
