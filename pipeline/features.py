@@ -69,6 +69,36 @@ def k_weighting(sr: int) -> np.ndarray:
     )
 
 
+def k_weighted_power(samples: np.ndarray, sr: int) -> np.ndarray:
+    """The channel-weighted sum of the K-weighted channels' squares, frame by frame [shape=(frames,),
+    dtype=float32]: what BS.1770 averages over a block.
+
+    Filtered in single precision (the level differs from double precision's by under 0.001 dB), two channels
+    at a time as the real and imaginary parts of one complex signal: the filter's coefficients are real, so
+    each part comes out exactly as it would alone, and the recursion, bound by each sample waiting for the
+    last, runs both in one pass at three quarters of the cost of two. A (frames, 2) array is already that
+    complex signal in memory, so a stereo file is not copied either.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(frames, channels)], float in [-1, 1]
+    sr : int
+        sample rate in Hz, at least :data:`MIN_LOUDNESS_RATE`.
+    """
+    frames, channels = samples.shape
+    x = np.ascontiguousarray(samples, dtype=np.float32)
+    sos = k_weighting(sr)
+    weights = [CHANNEL_WEIGHTS[c] if c < len(CHANNEL_WEIGHTS) else 1.0 for c in range(channels)]
+    power = np.zeros(frames, dtype=np.float32)
+    for c in range(0, channels - 1, 2):
+        pair = signal.sosfilt(sos.astype(np.complex64), np.ascontiguousarray(x[:, c : c + 2]).view(np.complex64)[:, 0])
+        power += np.float32(weights[c]) * pair.real**2 + np.float32(weights[c + 1]) * pair.imag**2
+    if channels % 2:
+        last = signal.sosfilt(sos.astype(np.float32), np.ascontiguousarray(x[:, -1]))
+        power += np.float32(weights[-1]) * last**2
+    return power
+
+
 def loudness_lufs(samples: np.ndarray, sr: int) -> float | None:
     """Integrated loudness (ITU-R BS.1770-4) in LUFS; None below the absolute gate, and None where
     BS.1770 is undefined: below :data:`MIN_LOUDNESS_RATE` Hz the K-weighting's 1682 Hz shelf lies
@@ -86,26 +116,18 @@ def loudness_lufs(samples: np.ndarray, sr: int) -> float | None:
     Written out (and checked against pyloudnorm in the tests) because
     pyloudnorm's per-block Python loops cost more than the rest of the analysis.
     """
-    frames, channels = samples.shape
+    frames = samples.shape[0]
     if frames == 0 or sr < MIN_LOUDNESS_RATE:
         return None
-    # filter along contiguous rows (sosfilt over a strided axis is several times slower), in single
-    # precision (twice as fast; the level differs from double precision's by under 0.001 dB); the
-    # sums of the power are kept in double precision, where long files need them
-    weighted = signal.sosfilt(k_weighting(sr).astype(np.float32), np.ascontiguousarray(samples.T, dtype=np.float32))
+    weighted_power = k_weighted_power(samples, sr)
     block = min(int(round(LOUDNESS_BLOCK_S * sr)), frames)
     step = max(1, int(round(LOUDNESS_STEP_S * sr)))
     starts = np.arange(0, frames - block + 1, step)
-    gains = np.array(
-        [CHANNEL_WEIGHTS[c] if c < len(CHANNEL_WEIGHTS) else 1.0 for c in range(channels)], dtype=np.float32
-    )
     # each block's energy from the sums between consecutive block edges, a few hundred numbers: a
     # running sum over every sample, cast to double, cost twenty times as much
     edges = np.union1d(starts, starts + block)
     edges = edges[edges < frames]
-    cumulative = np.concatenate(
-        [[0.0], np.cumsum(np.add.reduceat(gains @ (weighted * weighted), edges, dtype=np.float64))]
-    )
+    cumulative = np.concatenate([[0.0], np.cumsum(np.add.reduceat(weighted_power, edges, dtype=np.float64))])
     power = (cumulative[np.searchsorted(edges, starts + block)] - cumulative[np.searchsorted(edges, starts)]) / block
     with np.errstate(divide="ignore"):
         block_loudness = -0.691 + 10.0 * np.log10(power)
