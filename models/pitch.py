@@ -497,7 +497,9 @@ def refine_f0(spectra: np.ndarray, f0: np.ndarray, *, sr: int) -> tuple[np.ndarr
     weighted = power * salience(spectra.shape[1], sr) ** 2
     far_below = np.arange(spectra.shape[1]) * sr / FFT_LENGTH < BELOW_RATIO * f0[:, None]
     whole_power = power * np.where(far_below, far_below_fade(np.maximum(f0, 1.0))[:, None] ** 2, 1.0)
-    r = scipy.fft.irfft(np.concatenate([weighted, whole_power]), n=FFT_LENGTH, axis=1)[:, : FRAME_LENGTH // 2]
+    # the power spectra as complex numbers: scipy.fft.irfft of a real array gives the same, three times slower
+    powers = np.concatenate([weighted, whole_power]).astype(np.complex128)
+    r = scipy.fft.irfft(powers, n=FFT_LENGTH, axis=1)[:, : FRAME_LENGTH // 2]
     r = r / np.maximum(r[:, :1], 1e-20) / np.maximum(_window_autocorrelation(FRAME_LENGTH)[: FRAME_LENGTH // 2], 1e-3)
     r, r_whole = r[: len(f0)], r[len(f0) :]
     exact, heard, whole = f0.astype(np.float64).copy(), np.zeros(f0.shape), np.zeros(f0.shape)
