@@ -64,8 +64,8 @@ def test_bench_against_times_an_exported_revision_beside_this_tree(tmp_path):
         check=True,
         timeout=300,
     ).stdout
-    assert out.count("round ") == 2 and "median over 2 rounds, HEAD -> this tree:" in out
-    ratios = [line for line in out.splitlines() if line.startswith("  ") and line.endswith("x")]
+    assert out.count("round ") == 2 and "median over 2 rounds, HEAD -> this tree" in out
+    ratios = [line for line in out.splitlines() if line.startswith("  ") and line.endswith("x)")]
     assert [line.split()[0] for line in ratios] == ["CPU:", "index:", "index:"]
 
 
