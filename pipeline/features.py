@@ -87,14 +87,14 @@ def k_weighted_power(samples: np.ndarray, sr: int) -> np.ndarray:
     """
     frames, channels = samples.shape
     x = np.ascontiguousarray(samples, dtype=np.float32)
-    sos = k_weighting(sr)
+    sos = k_weighting(sr).astype(np.float32)
     weights = [CHANNEL_WEIGHTS[c] if c < len(CHANNEL_WEIGHTS) else 1.0 for c in range(channels)]
     power = np.zeros(frames, dtype=np.float32)
     for c in range(0, channels - 1, 2):
         pair = signal.sosfilt(sos.astype(np.complex64), np.ascontiguousarray(x[:, c : c + 2]).view(np.complex64)[:, 0])
         power += np.float32(weights[c]) * pair.real**2 + np.float32(weights[c + 1]) * pair.imag**2
     if channels % 2:
-        last = signal.sosfilt(sos.astype(np.float32), np.ascontiguousarray(x[:, -1]))
+        last = signal.sosfilt(sos, np.ascontiguousarray(x[:, -1]))
         power += np.float32(weights[-1]) * last**2
     return power
 

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pyloudnorm
 import pytest
+from scipy import signal
 
 from sampledex.pipeline import features
 
@@ -58,6 +59,23 @@ def test_partial_last_block(sr):
     x = _signal("noise", sr, 2, 1.06, seed=3)
     got = features.loudness_lufs(x, sr)
     assert got == pytest.approx(_pyloudnorm(x[: int(round(1.0 * sr))], sr), abs=0.01)
+
+
+@pytest.mark.parametrize("channels", (1, 2, 3, 6))
+def test_channels_filtered_in_pairs_come_out_as_each_alone(channels):
+    """Two channels are filtered as one complex signal: each must come out bit for bit as a real pass over it
+    alone gives, whatever its neighbour holds (here a loud tone beside quiet noise), with its BS.1770 weight."""
+    x = _signal("noise", 44100, channels, 0.7, seed=channels).astype(np.float32)
+    x[:, ::2] += np.sin(2 * np.pi * 60 * np.arange(x.shape[0]) / 44100)[:, None].astype(np.float32)
+    sos = features.k_weighting(44100).astype(np.float32)
+    alone = [signal.sosfilt(sos, np.ascontiguousarray(x[:, c])) for c in range(channels)]
+    weights = [np.float32(w) for w in (*features.CHANNEL_WEIGHTS, 1.0)[:channels]]
+    expected = np.zeros(x.shape[0], np.float32)
+    for c in range(0, channels - 1, 2):
+        expected += weights[c] * alone[c] ** 2 + weights[c + 1] * alone[c + 1] ** 2
+    if channels % 2:
+        expected += weights[-1] * alone[-1] ** 2
+    np.testing.assert_array_equal(features.k_weighted_power(x, 44100), expected)
 
 
 def test_loudness_float32_input():
