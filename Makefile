@@ -79,8 +79,8 @@ docs: setup
 bench: setup
 	$(BIN)/python -m sampledex.pipeline.tools.bench --files $(N) --key-method classic cnn
 
-# one file's analysis here against an earlier revision's, in CPU seconds, same files (REV=125df37: the key-only
-# analysis before issue 11's descriptors)
+# the analysis here against an earlier revision's, same files: CPU seconds a file and sampledex index's files/s
+# (REV=125df37: the key-only analysis before issue 11's descriptors)
 REV ?= 125df37
 bench-against: setup
 	$(BIN)/python -m sampledex.pipeline.tools.revbench --against $(REV) --files $(N)

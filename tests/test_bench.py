@@ -110,3 +110,11 @@ def test_a_revision_that_does_not_exist_is_one_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().startswith("revbench: cannot export 'no-such-revision'")
     assert "Traceback" not in done.stderr
+
+
+def test_a_failing_run_is_one_line_with_the_revisions_last_word():
+    from sampledex.pipeline.tools import revbench
+
+    with pytest.raises(SystemExit) as stop:
+        revbench._run([sys.executable, "-c", "raise ValueError('no such column: bpm')"], None, "sampledex index")
+    assert str(stop.value) == "revbench: sampledex index failed in this tree: ValueError: no such column: bpm"

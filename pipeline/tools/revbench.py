@@ -80,26 +80,33 @@ def export_revision(repo: Path, rev: str, into: Path) -> Path:
     return path
 
 
-def files_per_cpu_second(folder: str, method: str, pythonpath: Path | None) -> float:
-    """One timed pass of :data:`CHILD` over ``folder``, in a new process (importing from ``pythonpath`` if given)."""
+def _run(command: list[str], pythonpath: Path | None, what: str) -> str:
+    """Standard output of ``command`` in a new process, importing from ``pythonpath`` first if given; a failure
+    is one line naming ``what`` failed and the revision's own last word, not a traceback."""
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), *filter(None, [env.get("PYTHONPATH")])])
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, folder, method], env=env, capture_output=True, text=True, check=True
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        side = "the earlier revision" if pythonpath else "this tree"
+        raise SystemExit(f"revbench: {what} failed in {side}: {last}")
+    return done.stdout
+
+
+def files_per_cpu_second(folder: str, method: str, pythonpath: Path | None) -> float:
+    """One timed pass of :data:`CHILD` over ``folder``, in a new process (importing from ``pythonpath`` if given)."""
+    return float(
+        _run([sys.executable, "-c", CHILD, folder, method], pythonpath, "the timed analysis").strip().splitlines()[-1]
     )
-    return float(out.stdout.strip().splitlines()[-1])
 
 
 def index_files_per_s(folder: str, method: str, pythonpath: Path | None, catalog: Path) -> tuple[float, float]:
     """``sampledex index`` of ``folder`` into the fresh ``catalog``, in a new process (importing from
     ``pythonpath`` if given); (files/s once the workers are up, files/s of the whole command)."""
-    env = dict(os.environ)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), *filter(None, [env.get("PYTHONPATH")])])
     command = [sys.executable, "-m", "sampledex", "index", folder, "--catalog", str(catalog), "--key-method", method]
     t0 = time.perf_counter()
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    out = _run(command, pythonpath, "sampledex index")
     elapsed = time.perf_counter() - t0
     started, analysed = re.search(r"\(([\d.]+) files/s once started\)", out), re.search(r"analysed (\d+)", out)
     if started is None or analysed is None:
