@@ -8,7 +8,9 @@ and channel count are known.
 from __future__ import annotations
 
 import hashlib
+import io
 import math
+import struct
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -136,6 +138,111 @@ def test_to_analysis_mono_takes_another_rate():
     audio = decode.Audio(np.asarray(_signal(44100, 2)), 44100, "wav", "FLOAT")
     mono = decode.to_analysis_mono(audio, sr=16000)
     assert mono.dtype == np.float32 and mono.shape == (round(audio.samples.shape[0] * 16000 / 44100),)
+
+
+# ──────────────────────────────────────────── decode.plain_wav: numpy's reading is libsndfile's
+
+
+def _libsndfile(data: bytes) -> decode.Audio:
+    """What libsndfile decodes: an open file never takes the numpy path."""
+    return decode.decode(io.BytesIO(data))
+
+
+def _assert_same_audio(fast: decode.Audio, ref: decode.Audio) -> None:
+    assert fast.samples.dtype == ref.samples.dtype == np.float32
+    assert fast.samples.shape == ref.samples.shape
+    # bit for bit, NaN and signed zero included
+    assert np.array_equal(fast.samples.view(np.uint32), ref.samples.view(np.uint32))
+    assert (fast.sample_rate, fast.format, fast.subtype, fast.total_frames, fast.nonfinite, fast.declared_frames) == (
+        ref.sample_rate,
+        ref.format,
+        ref.subtype,
+        ref.total_frames,
+        ref.nonfinite,
+        ref.declared_frames,
+    )
+
+
+@pytest.mark.parametrize("container", ["WAV", "WAVEX"])
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_plain_wav_is_libsndfile_bit_for_bit(tmp_path, container, subtype, channels):
+    rng = np.random.default_rng(channels)
+    x = rng.uniform(-1.0, 1.0, (4001, channels))
+    x[:3] = [[-1.0], [1.0], [0.0]]  # full scale both ways: the codes -32768 and 32767 (and 24-bit's)
+    if subtype == "FLOAT":
+        x[10:12] = [[np.nan], [np.inf]]  # a float file can hold them; both paths count and zero them
+        x[20] = 3.5  # and go past full scale
+    data = tmp_path / "x.wav"
+    sf.write(data, x, 44100, format=container, subtype=subtype)
+
+    fast = decode.plain_wav(data.read_bytes())
+
+    assert fast is not None
+    _assert_same_audio(fast, _libsndfile(data.read_bytes()))
+    assert fast.format == container.lower()
+    assert fast.nonfinite == (2 * channels if subtype == "FLOAT" else 0)
+    _assert_same_audio(decode.decode(data.read_bytes()), fast)  # bytes in memory take the numpy path
+
+
+def test_plain_wav_keeps_the_excerpt_bound(tmp_path, monkeypatch):
+    data = tmp_path / "long.wav"
+    sf.write(data, np.random.default_rng(0).uniform(-1, 1, (48000, 2)), 8000, subtype="PCM_24")
+    monkeypatch.setattr(decode, "MAX_ANALYSIS_SECONDS", 2.5)
+
+    fast = decode.plain_wav(data.read_bytes())
+
+    assert fast is not None and fast.samples.shape == (20000, 2) and fast.total_frames == 48000
+    _assert_same_audio(fast, _libsndfile(data.read_bytes()))
+
+
+def _riff(*chunks: tuple[bytes, bytes]) -> bytes:
+    body = b"WAVE" + b"".join(cid + len(c).to_bytes(4, "little") + c + b"\0" * (len(c) & 1) for cid, c in chunks)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+def _fmt(tag: int = 1, channels: int = 1, bits: int = 16) -> bytes:
+    align = channels * bits // 8
+    return struct.pack("<HHIIHH", tag, channels, 8000, 8000 * align, align, bits)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(_riff((b"fmt ", _fmt()), (b"data", b"\x01\x00" * 50))[:-20], id="data-cut-short"),
+        pytest.param(_riff((b"fmt ", _fmt()), (b"data", b"\x01\x00" * 50 + b"\x01")), id="part-of-a-frame"),
+        pytest.param(_riff((b"data", b"\x01\x00" * 50), (b"fmt ", _fmt())), id="data-before-format"),
+        pytest.param(_riff((b"fmt ", _fmt()), (b"data", b"")), id="no-frames"),
+        pytest.param(
+            _riff(
+                (b"fmt ", _fmt()),
+            ),
+            id="no-data-chunk",
+        ),
+        pytest.param(_riff((b"fmt ", _fmt(bits=8)), (b"data", b"\x80" * 50)), id="8-bit"),
+        pytest.param(_riff((b"fmt ", _fmt(bits=32)), (b"data", b"\x01\x00\x00\x00" * 50)), id="32-bit-int"),
+        pytest.param(_riff((b"fmt ", _fmt(tag=3, bits=64)), (b"data", b"\x00" * 400)), id="double"),
+        pytest.param(_riff((b"fmt ", _fmt(tag=2)), (b"data", b"\x01\x00" * 50)), id="adpcm"),
+        pytest.param(_riff((b"fmt ", _fmt(channels=0)), (b"data", b"\x01\x00" * 50)), id="no-channels"),
+        pytest.param(_riff((b"fmt ", _fmt(channels=1025)), (b"data", b"\x01\x00" * 1025)), id="1025-channels"),
+        pytest.param(
+            _riff((b"fmt ", _fmt()[:4] + struct.pack("<I", 2**31) + _fmt()[8:]), (b"data", b"\x01\x00" * 50)),
+            id="rate-2-31",
+        ),
+        pytest.param(b"RF64" + _riff((b"fmt ", _fmt()), (b"data", b"\x01\x00" * 50))[4:], id="rf64"),
+        pytest.param(b"RIFF\x04\x00\x00\x00WAVE", id="header-only"),
+    ],
+)
+def test_plain_wav_leaves_every_other_file_to_libsndfile(data):
+    assert decode.plain_wav(data) is None
+
+
+def test_a_wav_cut_short_is_still_reported_as_truncated():
+    data = _riff((b"fmt ", _fmt()), (b"data", np.arange(4000, dtype="<i2").tobytes()))[:-2000]
+
+    audio = decode.decode(data)
+
+    assert audio.declared_frames == 4000 and audio.frames < 4000
 
 
 @pytest.mark.parametrize(
