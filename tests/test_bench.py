@@ -118,3 +118,27 @@ def test_a_failing_run_is_one_line_with_the_revisions_last_word():
     with pytest.raises(SystemExit) as stop:
         revbench._run([sys.executable, "-c", "raise ValueError('no such column: bpm')"], None, "sampledex index")
     assert str(stop.value) == "revbench: sampledex index failed in this tree: ValueError: no such column: bpm"
+
+
+def test_an_analyser_that_fails_to_start_is_one_line(tmp_path):
+    from sampledex.pipeline.tools import revbench
+
+    (tmp_path / "sampledex").mkdir()
+    (tmp_path / "sampledex" / "__init__.py").write_text("raise ImportError('half an export')\n")
+    with pytest.raises(SystemExit) as stop:
+        revbench.Analyser(str(tmp_path), "cnn", tmp_path)
+    assert str(stop.value) == "revbench: the timed analysis failed in the earlier revision: ImportError: half an export"
+
+
+def test_the_analysers_take_turns_over_every_file(tmp_path):
+    from sampledex.pipeline.tools import demo, revbench
+
+    folder = str(demo.write_library(str(tmp_path / "library"), demo.bench_specs(3, seed=0)))
+    pair = [revbench.Analyser(folder, "classic", None) for _ in range(2)]
+    try:
+        rates = revbench.files_per_cpu_second(*pair)
+    finally:
+        for analyser in pair:
+            analyser.close()
+    assert pair[0].files == pair[1].files >= 3
+    assert all(rate > 0 for rate in rates)

@@ -2,9 +2,11 @@
 
 Two measures, each revision in fresh processes of its own, alternating for a few rounds, medians compared:
 
-- **CPU cost of a file**: ``analyze.describe`` over the seeded library (``make bench``'s) in one process,
-  one thread, in CPU seconds (what a file costs a core, less disturbed than the wall clock by other work on
-  a shared machine);
+- **CPU cost of a file**: ``analyze.describe`` over the seeded library (``make bench``'s), one thread, in CPU
+  seconds (what a file costs a core, less disturbed than the wall clock by other work on a shared machine).
+  One long-lived process per revision; the two take turns on batches of :data:`BATCH` files, so that each
+  batch's two timings are a second apart and a drift of the machine's speed (a third within an hour here)
+  falls on both alike;
 - **``sampledex index``** into a fresh catalog on a local cluster, the files/s it prints once its workers
   are up, and for the whole command.
 
@@ -29,7 +31,11 @@ from pathlib import Path
 
 from . import demo
 
-#: the child process: decode and analyse every file of a folder, once to warm up on a few, then timed
+#: files per turn of the CPU measure
+BATCH = 25
+
+#: the child process: load every file of a folder and warm up on a few, say so, then for each batch named on
+#: standard input (``start end``) analyse those files and print the CPU seconds they took
 CHILD = """
 import sys, time
 from threadpoolctl import threadpool_limits
@@ -42,10 +48,13 @@ analyze.warm_up(sys.argv[2])
 with threadpool_limits(1):
     for blob, path in blobs[:10]:
         analyze.describe(blob, method=sys.argv[2], name=path)
-    t0 = time.process_time()
-    for blob, path in blobs:
-        analyze.describe(blob, method=sys.argv[2], name=path)
-    print(len(blobs) / (time.process_time() - t0))
+    print(len(blobs), flush=True)
+    for line in sys.stdin:
+        start, end = map(int, line.split())
+        t0 = time.process_time()
+        for blob, path in blobs[start:end]:
+            analyze.describe(blob, method=sys.argv[2], name=path)
+        print(time.process_time() - t0, flush=True)
 """
 
 
@@ -80,25 +89,80 @@ def export_revision(repo: Path, rev: str, into: Path) -> Path:
     return path
 
 
-def _run(command: list[str], pythonpath: Path | None, what: str) -> str:
-    """Standard output of ``command`` in a new process, importing from ``pythonpath`` first if given; a failure
-    is one line naming ``what`` failed and the revision's own last word, not a traceback."""
+def _environment(pythonpath: Path | None) -> dict[str, str]:
+    """This process's environment, importing from ``pythonpath`` first if given."""
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), *filter(None, [env.get("PYTHONPATH")])])
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    return env
+
+
+def _failed(what: str, pythonpath: Path | None, stderr: str) -> SystemExit:
+    """One line naming ``what`` failed, on which side, and the revision's own last word, not a traceback."""
+    last = (stderr.strip().splitlines() or ["no output"])[-1]
+    side = "the earlier revision" if pythonpath else "this tree"
+    return SystemExit(f"revbench: {what} failed in {side}: {last}")
+
+
+def _run(command: list[str], pythonpath: Path | None, what: str) -> str:
+    """Standard output of ``command`` in a new process, importing from ``pythonpath`` first if given; a failure
+    is :func:`_failed`'s one line."""
+    done = subprocess.run(command, env=_environment(pythonpath), capture_output=True, text=True)
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        side = "the earlier revision" if pythonpath else "this tree"
-        raise SystemExit(f"revbench: {what} failed in {side}: {last}")
+        raise _failed(what, pythonpath, done.stderr)
     return done.stdout
 
 
-def files_per_cpu_second(folder: str, method: str, pythonpath: Path | None) -> float:
-    """One timed pass of :data:`CHILD` over ``folder``, in a new process (importing from ``pythonpath`` if given)."""
-    return float(
-        _run([sys.executable, "-c", CHILD, folder, method], pythonpath, "the timed analysis").strip().splitlines()[-1]
-    )
+class Analyser:
+    """:data:`CHILD` over ``folder`` in a process of its own (importing from ``pythonpath`` if given), timing
+    the batches it is handed."""
+
+    def __init__(self, folder: str, method: str, pythonpath: Path | None):
+        self.pythonpath = pythonpath
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", CHILD, folder, method],
+            env=_environment(pythonpath),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.files = int(self._answer())
+
+    def _answer(self) -> str:
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        if not line:
+            self.process.kill()
+            _, stderr = self.process.communicate()
+            raise _failed("the timed analysis", self.pythonpath, stderr)
+        return line
+
+    def cpu_seconds(self, start: int, end: int) -> float:
+        """CPU seconds the files ``start:end`` took."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{start} {end}\n")
+        self.process.stdin.flush()
+        return float(self._answer())
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+def files_per_cpu_second(first: Analyser, second: Analyser) -> tuple[float, float]:
+    """One pass of both over every file, taking turns batch by batch (who goes first alternates too); each
+    one's files per CPU second."""
+    spent = [0.0, 0.0]
+    for n, start in enumerate(range(0, first.files, BATCH)):
+        order = (0, 1) if n % 2 == 0 else (1, 0)
+        for side in order:
+            spent[side] += (first, second)[side].cpu_seconds(start, start + BATCH)
+    return first.files / spent[0], second.files / spent[1]
 
 
 def index_files_per_s(folder: str, method: str, pythonpath: Path | None, catalog: Path) -> tuple[float, float]:
@@ -137,14 +201,21 @@ def main(argv: list[str] | None = None) -> None:
         measures = ("CPU: files per CPU second", "index: files/s once started", "index: files/s, whole command")
         here: dict[str, list[float]] = {m: [] for m in measures}
         there: dict[str, list[float]] = {m: [] for m in measures}
-        for i in range(args.rounds):
-            for figures, path in ((there, earlier), (here, None)):
-                figures[measures[0]].append(files_per_cpu_second(folder, args.key_method, path))
-                catalog = Path(tmp) / f"catalog-{i}-{'here' if path is None else 'there'}"
-                started, whole = index_files_per_s(folder, args.key_method, path, catalog)
-                figures[measures[1]].append(started)
-                figures[measures[2]].append(whole)
-            print(f"round {i + 1}: " + "; ".join(f"{m} {there[m][-1]:.1f} -> {here[m][-1]:.1f}" for m in measures))
+        analysers = [Analyser(folder, args.key_method, path) for path in (earlier, None)]
+        try:
+            for i in range(args.rounds):
+                old, new = files_per_cpu_second(*analysers)
+                there[measures[0]].append(old)
+                here[measures[0]].append(new)
+                for figures, path in ((there, earlier), (here, None)):
+                    catalog = Path(tmp) / f"catalog-{i}-{'here' if path is None else 'there'}"
+                    started, whole = index_files_per_s(folder, args.key_method, path, catalog)
+                    figures[measures[1]].append(started)
+                    figures[measures[2]].append(whole)
+                print(f"round {i + 1}: " + "; ".join(f"{m} {there[m][-1]:.1f} -> {here[m][-1]:.1f}" for m in measures))
+        finally:
+            for analyser in analysers:
+                analyser.close()
     # each round's two runs are back to back, so their ratio is what this machine's drifts disturb least
     print(f"median over {args.rounds} rounds, {args.against} -> this tree (and of each round's ratio):")
     for m in measures:
