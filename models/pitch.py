@@ -304,8 +304,12 @@ def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndar
     absorbed = near.any(axis=2) & (amps > 0)
     # each absorbed peak goes to the strongest peak near it, and on until a peak that is not absorbed
     owner = np.where(absorbed, np.argmax(near, axis=2), np.arange(k))
+    # pointer jumping: each step halves the longest chain; once a step changes nothing, none will
     for _ in range(int(np.ceil(np.log2(k)))):
-        owner = np.take_along_axis(owner, owner, axis=1)
+        jumped = np.take_along_axis(owner, owner, axis=1)
+        if np.array_equal(jumped, owner):
+            break
+        owner = jumped
     owner += k * np.arange(amps.shape[0])[:, None]
     merged = np.bincount(owner.ravel(), weights=amps.ravel(), minlength=amps.size).reshape(amps.shape)
     order = np.argsort(-merged, axis=1, kind="stable")[:, :MAX_PEAKS]
