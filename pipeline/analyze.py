@@ -173,7 +173,7 @@ def declared_columns(source: bytes | BinaryIO, name: str, row: dict[str, Any]) -
     :mod:`models.names`, rule 12), and ``notes`` then says what the audio alone said.
     """
     f = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-    declared, disagreement = tags.declared_metadata(f, name, kind=row.get("kind"))
+    declared, disagreement = tags.declared_metadata(f, name, kind=row.get("kind"), container=row.get("format"))
     columns: dict[str, Any] = {
         "declared_key": declared.key,
         "declared_bpm": declared.bpm,

@@ -184,6 +184,23 @@ def test_vorbis_comments(tmp_path, fmt, cls):
     assert (d.key, d.bpm, d.source_of("key")) == ("A minor", 96.0, "vorbis")
 
 
+@pytest.mark.parametrize("container", [None, "mp3", "flac", "ogg", "wav"])
+def test_the_decoded_container_only_picks_the_reader_first(tmp_path, container):
+    """Whatever format the file is said to have decoded as, its tags are read: a wrong one falls back to
+    mutagen's own detection."""
+    from mutagen.flac import FLAC
+
+    path = tmp_path / "t.flac"
+    sf.write(path, _tone(0.5), SR, format="FLAC")
+    audio = FLAC(path)
+    audio["INITIALKEY"] = "8A"
+    audio.save()
+    flac = tags.file_declared(io.BytesIO(path.read_bytes()), container)
+    mp3 = tags.file_declared(io.BytesIO(_tagged_mp3(tmp_path, key="Cm", bpm="124")), container)
+    assert (flac.key, flac.source_of("key")) == ("A minor", "vorbis")
+    assert (mp3.key, mp3.bpm, mp3.source_of("key")) == ("C minor", 124.0, "id3")
+
+
 def test_flac_key_tag_in_words(tmp_path):
     from mutagen.flac import FLAC
 
