@@ -185,6 +185,19 @@ def test_plain_wav_is_libsndfile_bit_for_bit(tmp_path, container, subtype, chann
     _assert_same_audio(decode.decode(data.read_bytes()), fast)  # bytes in memory take the numpy path
 
 
+@pytest.mark.parametrize("frames", [1, 2, 3, 5])
+def test_plain_wav_reads_24_bit_samples_up_to_the_last_byte(tmp_path, frames):
+    """A 24-bit sample is read as part of a four-byte word that starts a byte early: the last one of a file
+    that ends with its data chunk still reads only the file's own bytes, whatever the count."""
+    data = tmp_path / "short.wav"
+    sf.write(data, np.linspace(-1.0, 1.0, frames), 8000, subtype="PCM_24")
+
+    fast = decode.plain_wav(data.read_bytes())
+
+    assert fast is not None and fast.samples.shape == (frames, 1)
+    _assert_same_audio(fast, _libsndfile(data.read_bytes()))
+
+
 def test_plain_wav_keeps_the_excerpt_bound(tmp_path, monkeypatch):
     data = tmp_path / "long.wav"
     sf.write(data, np.random.default_rng(0).uniform(-1, 1, (48000, 2)), 8000, subtype="PCM_24")
