@@ -4,7 +4,7 @@ libsndfile (through soundfile) reads WAV (16/24/32-bit int, 32-bit float), AIFF,
 FLAC, OGG/Vorbis and MP3 and detects the format from the content, not from the
 file name. soxr resamples. The commonest file of a sample pack, a whole 16- or
 24-bit PCM or 32-bit float WAV, is read with numpy instead (:func:`plain_wav`):
-the same numbers, bit for bit, at a tenth of libsndfile's cost.
+the same numbers, bit for bit, at a fifth to a tenth of libsndfile's cost.
 
 Memory is bounded whatever the input: at most :data:`MAX_ANALYSIS_SECONDS` and
 at most :data:`MAX_ANALYSIS_SAMPLES` are decoded, from the start of the file; a
