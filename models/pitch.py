@@ -286,13 +286,15 @@ def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndar
     candidates = np.where(is_peak, inner * peak_weights(hi + 1, sr)[lo:-1], 0.0)
     # twice as many as kept: merging a smeared partial's side peaks frees slots
     k = min(2 * MAX_PEAKS, candidates.shape[1])
+    # rows[f] indexes frame f of each (count, k) gather below (np.take_along_axis's own indexing costs more)
+    rows = np.arange(candidates.shape[0])[:, None]
     top = np.argpartition(-candidates, k - 1, axis=1)[:, :k]
-    amps = np.take_along_axis(candidates, top, axis=1)
+    amps = candidates[rows, top]
     order = np.argsort(-amps, axis=1, kind="stable")
-    top, amps = np.take_along_axis(top, order, axis=1), np.take_along_axis(amps, order, axis=1)
+    top, amps = top[rows, order], amps[rows, order]
     idx = top + lo
     log = np.log(mag + 1e-12)
-    a, b, c = (np.take_along_axis(log, idx + d, axis=1) for d in (-1, 0, 1))
+    a, b, c = (log[rows, idx + d] for d in (-1, 0, 1))
     denominator = a - 2 * b + c
     safe = np.where(denominator < 0, denominator, -1.0)
     offset = np.where(denominator < 0, 0.5 * (a - c) / safe, 0.0)
@@ -300,22 +302,28 @@ def spectral_peaks(spectra: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndar
     # near[f, i, j]: peak j is stronger than peak i (sorted) and within SPREAD_CENTS of it
     octaves = np.log2(freqs)
     near = np.abs(octaves[:, :, None] - octaves[:, None, :]) <= SPREAD_CENTS / 1200.0
-    near &= np.tri(k, k, -1, dtype=bool)
+    near &= _below_diagonal(k)
     absorbed = near.any(axis=2) & (amps > 0)
     # each absorbed peak goes to the strongest peak near it, and on until a peak that is not absorbed
     owner = np.where(absorbed, np.argmax(near, axis=2), np.arange(k))
     # pointer jumping: each step halves the longest chain; once a step changes nothing, none will
     for _ in range(int(np.ceil(np.log2(k)))):
-        jumped = np.take_along_axis(owner, owner, axis=1)
+        jumped = owner[rows, owner]
         if np.array_equal(jumped, owner):
             break
         owner = jumped
-    owner += k * np.arange(amps.shape[0])[:, None]
+    owner += k * rows
     merged = np.bincount(owner.ravel(), weights=amps.ravel(), minlength=amps.size).reshape(amps.shape)
     order = np.argsort(-merged, axis=1, kind="stable")[:, :MAX_PEAKS]
-    freqs, amps = np.take_along_axis(freqs, order, axis=1), np.take_along_axis(merged, order, axis=1)
+    freqs, amps = freqs[rows, order], merged[rows, order]
     floor = amps[:, :1] * 10.0 ** (PEAK_FLOOR_DB / 20.0)
     return freqs, np.where(amps >= floor, amps, 0.0)
+
+
+@lru_cache(maxsize=2)
+def _below_diagonal(k: int) -> np.ndarray:
+    """[shape=(k, k), dtype=bool]: True where the column's peak is stronger (earlier) than the row's."""
+    return np.tri(k, k, -1, dtype=bool)
 
 
 def grid_coherence(freqs: np.ndarray, amps: np.ndarray) -> float:
@@ -400,21 +408,19 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
     # the partial nearest each peak: n · sqrt(1 + B n²) = ratio is solved for n by two fixed-point steps from
     # ratio itself (exact for B = 0; within a quarter of a partial up to the 32nd at the largest B, where one
     # step was a whole partial off)
-    first = ratio / np.sqrt(1.0 + stretch * ratio**2)
-    harmonic = np.maximum(np.rint(ratio / np.sqrt(1.0 + stretch * first**2)), 1.0)
-    partial = stretched_partial(harmonic, stretch)
+    last: np.ndarray | int
+    if stretch > 0:
+        first = ratio / np.sqrt(1.0 + stretch * ratio**2)
+        harmonic = np.maximum(np.rint(ratio / np.sqrt(1.0 + stretch * first**2)), 1.0)
+        partial = stretched_partial(harmonic, stretch)
+        # a stiff string's series runs past MAX_HARMONIC, up to STIFF_PARTIALS_HZ
+        last = np.maximum(MAX_HARMONIC, np.floor(STIFF_PARTIALS_HZ / cand))[:, :, None]
+    else:  # the same numbers: with B = 0 every square root above is of 1, and the partial is n itself
+        harmonic = np.maximum(np.rint(ratio), 1.0)
+        partial, last = harmonic, MAX_HARMONIC
     cents = np.abs(1200.0 * np.log2(ratio / partial))
-    # a stiff string's series runs past MAX_HARMONIC, up to STIFF_PARTIALS_HZ
-    last = (
-        np.maximum(MAX_HARMONIC, np.floor(STIFF_PARTIALS_HZ / cand))
-        if stretch > 0
-        else np.full(cand.shape, MAX_HARMONIC)
-    )
     matched = (
-        (harmonic <= last[:, :, None])
-        & (cents <= MATCH_CENTS)
-        & (np.abs(ratio - partial) <= MATCH_SHARE)
-        & (amps[:, None, :] > 0)
+        (harmonic <= last) & (cents <= MATCH_CENTS) & (np.abs(ratio - partial) <= MATCH_SHARE) & (amps[:, None, :] > 0)
     )
     below = BELOW_WEIGHT * far_below_fade(cand)
     counted = amps[:, None, :] * np.where(ratio < BELOW_RATIO, below[:, :, None], 1.0)
@@ -507,21 +513,32 @@ def refine_f0(spectra: np.ndarray, f0: np.ndarray, *, sr: int) -> tuple[np.ndarr
     r = r / np.maximum(r[:, :1], 1e-20) / np.maximum(_window_autocorrelation(FRAME_LENGTH)[: FRAME_LENGTH // 2], 1e-3)
     r, r_whole = r[: len(f0)], r[len(f0) :]
     exact, heard, whole = f0.astype(np.float64).copy(), np.zeros(f0.shape), np.zeros(f0.shape)
-    for j in np.flatnonzero(f0 > 0):
-        period = sr / f0[j]
-        multiple = max(1, int(np.ceil(100.0 / period)))
-        centre = multiple * period
-        lo, hi = max(2, int(np.floor(centre * 0.94))), int(np.ceil(centre * 1.06))
-        if hi + 1 >= r.shape[1]:
-            continue
-        k = lo + int(np.argmax(r[j, lo : hi + 1]))
-        a, b, c = r[j, k - 1], r[j, k], r[j, k + 1]
-        denominator = a - 2 * b + c
-        offset = 0.5 * (a - c) / denominator if denominator < 0 else 0.0
-        exact[j] = multiple * sr / (k + float(np.clip(offset, -0.5, 0.5)))
-        heard[j] = min(float(b), 1.0)
-        whole[j] = min(float(r_whole[j, k - 1 : k + 2].max()), 1.0)
+    j = np.flatnonzero(f0 > 0)
+    period = sr / f0[j]
+    multiple = np.maximum(1, np.ceil(100.0 / period))
+    centre = multiple * period
+    lo, hi = np.maximum(2, np.floor(centre * 0.94)).astype(np.int64), np.ceil(centre * 1.06).astype(np.int64)
+    inside = hi + 1 < r.shape[1]
+    j, multiple, lo, hi = j[inside], multiple[inside], lo[inside], hi[inside]
+    if j.size == 0:
+        return exact, heard, whole
+    # each frame's lags lo..hi side by side, padded past hi with -inf: argmax takes the first largest, as on a slice
+    lags = lo[:, None] + np.arange(int((hi - lo).max()) + 1)
+    k = lo + np.argmax(np.where(lags <= hi[:, None], r[j[:, None], np.minimum(lags, hi[:, None])], -np.inf), axis=1)
+    a, b, c = r[j, k - 1], r[j, k], r[j, k + 1]
+    denominator = a - 2 * b + c
+    offset = np.where(denominator < 0, 0.5 * (a - c) / np.where(denominator < 0, denominator, -1.0), 0.0)
+    exact[j] = multiple * sr / (k + np.clip(offset, -0.5, 0.5))
+    heard[j] = np.minimum(b, 1.0)
+    whole[j] = np.minimum(np.maximum(np.maximum(r_whole[j, k - 1], r_whole[j, k]), r_whole[j, k + 1]), 1.0)
     return exact, heard, whole
+
+
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a few numbers (a frame each), to the bit, without its overhead."""
+    s = np.sort(x)
+    middle = s.size // 2
+    return float(s[middle] if s.size % 2 else (s[middle - 1] + s[middle]) / 2.0)
 
 
 def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float) -> PitchEstimate:
@@ -571,13 +588,13 @@ def estimate_pitch(y: np.ndarray, energy_db: np.ndarray, *, sr: int, fps: float)
     np.add.at(votes, low + 1, weights[voiced] * frac)
     winner = int(np.argmax(votes[:-1] + votes[1:]))
     agree = voiced & (midi >= winner - 0.5) & (midi <= winner + 1.5)
-    held_midi = float(np.median(fine[agree]))
+    held_midi = _median(fine[agree])
     # from the first frame that holds the pitch on: an attack or a glide before it may disagree
     since = np.arange(count) >= int(np.argmax(agree))
     agreement = float(loudness[agree].sum() / max(float(loudness[since].sum()), 1e-12))
     # medians: how the note sounds while it holds its pitch, not how its loudest (attack) frame does
-    harmonicity = float(np.median(score[agree]))
-    periodic, heard = float(np.median(whole_value[agree])), float(np.median(heard_value[agree]))
+    harmonicity = _median(score[agree])
+    periodic, heard = _median(whole_value[agree]), _median(heard_value[agree])
     held = np.flatnonzero(agree)
     held_s = float((at[held[-1]] - at[held[0]]) / fps + (FRAME_LENGTH / 2) / sr)
     # the share of the sound's energy from where the pitch is first heard: in a frame that agrees, or
