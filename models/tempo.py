@@ -34,6 +34,7 @@ circular wrap, nor the bar-exact length, nor which metrical level a producer wri
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -184,7 +185,7 @@ def refine_period(r: np.ndarray, period: float, *, harmonics: int = 8) -> float:
         return period
     centre = k * period
     width = max(1, int(round(0.06 * centre)))
-    lo, hi = max(1, int(np.floor(centre)) - width), min(int(half), int(np.ceil(centre)) + width)
+    lo, hi = max(1, math.floor(centre) - width), min(int(half), math.ceil(centre) + width)
     if hi - lo < 2:
         return period
     peak = lo + int(np.argmax(r[lo : hi + 1]))
@@ -193,7 +194,7 @@ def refine_period(r: np.ndarray, period: float, *, harmonics: int = 8) -> float:
     a, b, c = r[peak - 1], r[peak], r[peak + 1]
     denominator = a - 2 * b + c
     offset = 0.5 * (a - c) / denominator if denominator < 0 else 0.0
-    return (peak + float(np.clip(offset, -0.5, 0.5))) / k
+    return (peak + min(max(float(offset), -0.5), 0.5)) / k
 
 
 def candidates(r: np.ndarray, *, fps: float, num_peaks: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -358,11 +359,12 @@ def harmony_changes(cumulative: np.ndarray, period: float, phase: float) -> tupl
         return 0.0, 0.0
     edges = np.ceil(phase + np.arange(beats + 1) * period - 1e-9).astype(np.int64)
     sums = (cumulative[:, edges[1:]] - cumulative[:, edges[:-1]]).T  # beats × 12
-    norms = np.linalg.norm(sums, axis=1)
+    norms = np.sqrt(np.add.reduce(sums * sums, axis=1))  # np.linalg.norm's own sum, without its checks
     if np.count_nonzero(norms > 0) < beats:
         return 0.0, 0.0
     unit = sums / norms[:, None]
-    distance = 1.0 - np.einsum("bc,bc->b", unit, np.roll(unit, -1, axis=0))  # beat k into beat k + 1
+    following = np.concatenate([unit[1:], unit[:1]])
+    distance = 1.0 - np.einsum("bc,bc->b", unit, following)  # beat k into beat k + 1
     into = np.arange(1, beats + 1) % BEATS_PER_BAR
     counts = np.bincount(into, minlength=BEATS_PER_BAR)
     mean = np.bincount(into, weights=distance, minlength=BEATS_PER_BAR) / np.maximum(counts, 1)
@@ -468,7 +470,7 @@ def bar_tolerance(bpm: float, duration_s: float) -> float:
     under 0.5 % past 16 bars.
     """
     beats = bpm * duration_s / 60.0
-    return float(np.clip(0.12 / max(beats, 1.0), 0.004, 0.03))
+    return min(max(0.12 / max(beats, 1.0), 0.004), 0.03)
 
 
 @lru_cache(maxsize=1)
