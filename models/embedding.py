@@ -69,13 +69,18 @@ def features(strength: onsets.Onsets, S: np.ndarray) -> np.ndarray:
     S : np.ndarray [shape=(frontend.NUM_BINS, frames)]
         the key front end's log-frequency magnitude spectrogram of the same signal.
     """
+    # what several blocks read, made once: the active frames' band levels, the mean spectrum and the chroma
+    active = _active(strength)
+    bands = np.asarray(strength.bands, dtype=np.float64)[:, active]
+    mean = S.mean(axis=1)
+    profile = classic.pitch_class_profile(S)
     return np.concatenate(
         [
-            spectral_envelope(strength),
-            envelope(strength),
-            [np.log(1.02 - harmonicity(S.mean(axis=1)))],
-            polyphony(S),
-            pitch_content(S),
+            spectral_envelope(bands),
+            envelope(strength, bands, active),
+            [np.log(1.02 - harmonicity(mean))],
+            polyphony(mean, profile),
+            pitch_content(profile),
         ]
     )
 
@@ -155,27 +160,33 @@ def discriminant(z: np.ndarray, kinds: list[str]) -> np.ndarray:
     return directions / (z @ directions).std(axis=0)
 
 
-def spectral_envelope(strength: onsets.Onsets) -> np.ndarray:
+def spectral_envelope(bands: np.ndarray) -> np.ndarray:
     """Timbre: cepstra of the mean band level and of its spread over time [shape=(16,)].
 
     Band levels in dB relative to the loudest band over the sound's active frames; the first 12
     DCT coefficients of the mean (its overall tilt and shape, as MFCCs are of a mel spectrum) and the
     first 4 of the standard deviation (which bands move), both in units of 10 dB.
+
+    Parameters
+    ----------
+    bands : np.ndarray [shape=(onsets.NUM_BANDS, active frames), dtype=float64]
+        :attr:`onsets.Onsets.bands` (linear magnitude) over the active frames (:func:`_active`).
     """
-    bands = np.asarray(strength.bands, dtype=np.float64)[:, _active(strength)]
     floor = 1e-10 * float(bands.max()) ** 2
     level = 10.0 * np.log10(bands**2 + floor)
     mean = level.mean(axis=1)
     mean -= mean.max()
     spread = level.std(axis=1)
-    return np.concatenate([scipy.fft.dct(mean, norm="ortho")[:12], scipy.fft.dct(spread, norm="ortho")[:4]]) / 10.0
+    cepstra = scipy.fft.dct(np.stack([mean, spread]), norm="ortho", axis=1)
+    return np.concatenate([cepstra[0, :12], cepstra[1, :4]]) / 10.0
 
 
-def envelope(strength: onsets.Onsets) -> np.ndarray:
+def envelope(strength: onsets.Onsets, bands: np.ndarray, active: np.ndarray) -> np.ndarray:
     """The shape in time [shape=(8,)]: log length (s), log time to the loudest frame (s), the share of frames
     within 20 dB of the loudest, log onset rate (per s), the level's spread over active frames (10 dB), log
     onset count, log time from the loudest frame until it has fallen 20 dB (s), and how far the spectral
     centroid moves over the active frames (octaves: a kick's sweep, a filter's motion; a held note stays put).
+    ``active`` marks those frames (:func:`_active`), ``bands`` holds their band magnitudes (float64).
     """
     duration = max(strength.duration_s, 1.0 / strength.fps)
     loudest = int(np.argmax(strength.energy_db))
@@ -188,17 +199,17 @@ def envelope(strength: onsets.Onsets) -> np.ndarray:
             np.log(loudest / strength.fps + 0.01),
             float(np.mean(strength.energy_db > -20.0)),
             np.log1p(count / duration),
-            float(strength.energy_db[_active(strength)].std()) / 10.0,
+            float(strength.energy_db[active].std()) / 10.0,
             np.log1p(count),
             np.log(decay + 0.01),
-            centroid_motion(strength),
+            centroid_motion(bands),
         ]
     )
 
 
-def centroid_motion(strength: onsets.Onsets) -> float:
-    """Standard deviation of the band centroid over the active frames (octaves)."""
-    bands = np.asarray(strength.bands, dtype=np.float64)[:, _active(strength)]
+def centroid_motion(bands: np.ndarray) -> float:
+    """Standard deviation of the band centroid over the frames of ``bands`` [shape=(onsets.NUM_BANDS, frames)]
+    (octaves)."""
     position = np.arange(bands.shape[0]) / onsets.BANDS_PER_OCTAVE
     centroid = position @ bands / np.maximum(bands.sum(axis=0), 1e-12)
     return float(centroid.std())
@@ -220,18 +231,19 @@ def harmonicity(spectrum: np.ndarray) -> float:
     return float(energy[on_series].sum() / energy.sum())
 
 
-def polyphony(S: np.ndarray) -> np.ndarray:
+def polyphony(mean: np.ndarray, profile: np.ndarray) -> np.ndarray:
     """How many things sound at once [shape=(6,)]: log count of spectral peaks, then the 2nd to 6th
-    strongest pitch classes relative to the strongest (a single note: small; a triad: three near 1)."""
-    mean = S.mean(axis=1)
-    profile = classic.pitch_class_profile(S)
+    strongest pitch classes relative to the strongest (a single note: small; a triad: three near 1).
+
+    ``mean`` [shape=(bins,)] is the log-frequency spectrogram's mean over time, ``profile`` [shape=(12,)] its
+    :func:`classic.pitch_class_profile`."""
     profile = profile / max(float(profile.max()), 1e-12)
     return np.concatenate([[np.log1p(_spectral_peaks(mean).size)], np.sort(profile)[::-1][1:6]])
 
 
-def pitch_content(S: np.ndarray) -> np.ndarray:
-    """The mean chroma as a unit vector [shape=(12,)], row 0 = C."""
-    profile = classic.pitch_class_profile(S).astype(np.float64)
+def pitch_content(profile: np.ndarray) -> np.ndarray:
+    """The mean chroma (:func:`classic.pitch_class_profile`) as a unit vector [shape=(12,)], row 0 = C."""
+    profile = profile.astype(np.float64)
     return profile / max(float(np.linalg.norm(profile)), 1e-12)
 
 
