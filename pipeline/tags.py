@@ -125,10 +125,10 @@ def file_declared(f: BinaryIO, container: str | None = None) -> Declared:
         return NOTHING
 
 
-def _file_declared(f: BinaryIO, container: str | None) -> Declared:
-    container, bodies = containers.chunk_bodies(f, CHUNK_LIMITS)
+def _file_declared(f: BinaryIO, decoded_as: str | None) -> Declared:
+    chunked, bodies = containers.chunk_bodies(f, CHUNK_LIMITS)
     values: dict[str, tuple[Any, str]] = {}  # field -> (value, source), first source wins
-    if container is not None:
+    if chunked is not None:
         acid = parse_acid(bodies.get(b"acid", b""))
         if acid is not None:
             values["kind"] = (ONE_SHOT if acid.one_shot else LOOP, "acid")
@@ -150,7 +150,7 @@ def _file_declared(f: BinaryIO, container: str | None) -> Declared:
             _read_tags(_id3_fields(io.BytesIO(tag)), "id3", values)
     else:
         f.seek(0)
-        _read_tags(_mutagen_fields(f, container), None, values)
+        _read_tags(_mutagen_fields(f, decoded_as), None, values)
     return Declared(
         key=values.get("key", (None,))[0],
         bpm=values.get("bpm", (None,))[0],

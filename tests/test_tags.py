@@ -201,6 +201,30 @@ def test_the_decoded_container_only_picks_the_reader_first(tmp_path, container):
     assert (mp3.key, mp3.bpm, mp3.source_of("key")) == ("C minor", 124.0, "id3")
 
 
+@pytest.mark.parametrize("container", ["mp3", "flac"])
+def test_the_decoded_container_s_reader_is_used_without_probing_every_format(tmp_path, monkeypatch, container):
+    import mutagen
+    from mutagen.flac import FLAC
+
+    if container == "flac":
+        path = tmp_path / "t.flac"
+        sf.write(path, _tone(0.5), SR, format="FLAC")
+        audio = FLAC(path)
+        audio["INITIALKEY"] = "8A"
+        audio.save()
+        data = path.read_bytes()
+    else:
+        data = _tagged_mp3(tmp_path, key="Am")
+
+    def probing(*args, **kwargs):
+        raise AssertionError("mutagen.File probed every format")
+
+    monkeypatch.setattr(mutagen, "File", probing)
+    assert tags.file_declared(io.BytesIO(data), container).key == "A minor"
+    # without the container, the probe runs (and here fails, so nothing is declared)
+    assert tags.file_declared(io.BytesIO(data)).key is None
+
+
 def test_flac_key_tag_in_words(tmp_path):
     from mutagen.flac import FLAC
 
