@@ -228,7 +228,9 @@ def plain_wav(data: bytes | bytearray) -> Audio | None:
         raw = np.frombuffer(data, dtype=stored, count=wanted * channels, offset=body).reshape(wanted, channels)
         samples = raw.astype(np.float32) * np.float32(2.0**-15) if width == 2 else raw.copy()
     total = frames if wanted < frames else None
-    return Audio(samples, sample_rate, container, subtype, total, zero_nonfinite(samples))
+    # only a float file can hold NaN or infinity: an integer one is not searched for them
+    nonfinite = zero_nonfinite(samples) if tag == _FLOAT else 0
+    return Audio(samples, sample_rate, container, subtype, total, nonfinite)
 
 
 def load(url: str, *, storage_options: dict | None = None) -> Audio:
