@@ -152,9 +152,9 @@ def decode(source: bytes | BinaryIO) -> Audio:
             samples = f.read(wanted, dtype="float32", always_2d=True)
             # fewer frames than asked for means the data ended first: what was read is all there is
             total = f.frames if samples.shape[0] == wanted < f.frames else None
-            audio = Audio(
-                samples, int(f.samplerate), f.format.lower(), f.subtype, total, zero_nonfinite(samples), truncated
-            )
+            # integer samples (PCM_16, PCM_24 … in WAV, AIFF or FLAC) cannot be NaN or infinite: not searched
+            nonfinite = 0 if f.subtype.startswith("PCM_") else zero_nonfinite(samples)
+            audio = Audio(samples, int(f.samplerate), f.format.lower(), f.subtype, total, nonfinite, truncated)
     except DecodeError:
         raise
     except sf.LibsndfileError as exc:
@@ -228,8 +228,7 @@ def plain_wav(data: bytes | bytearray) -> Audio | None:
         raw = np.frombuffer(data, dtype=stored, count=wanted * channels, offset=body).reshape(wanted, channels)
         samples = raw.astype(np.float32) * np.float32(2.0**-15) if width == 2 else raw.copy()
     total = frames if wanted < frames else None
-    # only a float file can hold NaN or infinity: an integer one is not searched for them
-    nonfinite = zero_nonfinite(samples) if tag == _FLOAT else 0
+    nonfinite = zero_nonfinite(samples) if tag == _FLOAT else 0  # as in decode: integers are never searched
     return Audio(samples, sample_rate, container, subtype, total, nonfinite)
 
 
