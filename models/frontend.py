@@ -174,14 +174,14 @@ def mono_at(samples: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.nd
     """
     import soxr
 
-    if samples.ndim == 2:
+    if samples.ndim == 2 and samples.shape[1] > 1:
         # a matrix-vector product: numpy's mean over the short channel axis costs forty times more
         channels = samples.shape[1]
         mono = np.asarray(samples, dtype=np.float32) @ np.full(channels, 1.0 / channels, dtype=np.float32)
-    else:
-        mono = samples.astype(np.float32)
+    else:  # one channel is its own mix (the product with [1.0] gave the same numbers, at the cost of a pass)
+        mono = np.asarray(samples.reshape(-1), dtype=np.float32)
     if sr == target_sr:
-        return mono
+        return mono.copy() if np.shares_memory(mono, samples) else mono
     return soxr.resample(mono, sr, target_sr, quality="HQ").astype(np.float32, copy=False)
 
 
