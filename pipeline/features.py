@@ -31,7 +31,8 @@ def peak_dbfs(samples: np.ndarray) -> float | None:
     ----------
     samples : np.ndarray [shape=(frames, channels)], float in [-1, 1]
     """
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    # the larger of the highest sample and the negated lowest: |x| without an array of it
+    peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
     return 20.0 * np.log10(peak) if peak > 0 else None
 
 
