@@ -991,3 +991,27 @@ def test_realloops_scores_index_s_tempo_against_the_declared_one(tmp_path, capsy
     with pytest.raises(SystemExit) as raised:
         realloops.main([str(tmp_path / "nowhere")])
     assert raised.value.code == 1 and "is not a folder" in capsys.readouterr().err
+
+
+def test_the_frames_median_is_numpy_s_to_the_bit():
+    rng = np.random.default_rng(5)
+    for size in range(1, 9):
+        for _ in range(50):
+            x = rng.standard_normal(size) * 10.0 ** rng.uniform(-3, 3)
+            assert pitch._median(x) == float(np.median(x))
+
+
+def test_every_frame_s_period_is_refined_as_it_was_one_frame_at_a_time():
+    """``refine_f0`` finds all frames' autocorrelation peaks at once; each must be the peak that frame alone
+    gives (frames of different notes, so the lag windows differ in place and width)."""
+    sr = onsets.SAMPLE_RATE
+    t = np.arange(pitch.FRAME_LENGTH) / sr
+    notes = [41.2, 110.0, 261.6, 440.0, 1318.5, 3000.0]
+    frames = np.stack([np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t) for f in notes]).astype(np.float32)
+    spectra = pitch.frame_spectra(frames)
+    f0 = np.array(notes) * 1.01  # near, not at, each period
+    together = pitch.refine_f0(spectra, f0, sr=sr)
+    alone = [pitch.refine_f0(spectra[i : i + 1], f0[i : i + 1], sr=sr) for i in range(len(notes))]
+    for i, note in enumerate(notes):
+        assert [part[i] for part in together] == [part[0] for part in alone[i]]
+        assert together[0][i] == pytest.approx(note, rel=1e-3)
