@@ -198,6 +198,76 @@ def test_plain_wav_reads_24_bit_samples_up_to_the_last_byte(tmp_path, frames):
     _assert_same_audio(fast, _libsndfile(data.read_bytes()))
 
 
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_plain_aiff_is_libsndfile_bit_for_bit(tmp_path, subtype, channels):
+    rng = np.random.default_rng(channels)
+    x = rng.uniform(-1.0, 1.0, (4001, channels))
+    x[:3] = [[-1.0], [1.0], [0.0]]
+    data = tmp_path / "x.aiff"
+    sf.write(data, x, 44100, format="AIFF", subtype=subtype)
+
+    fast = decode.plain_aiff(data.read_bytes())
+
+    assert fast is not None and fast.format == "aiff"
+    _assert_same_audio(fast, _libsndfile(data.read_bytes()))
+    _assert_same_audio(decode.decode(data.read_bytes()), fast)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3, 5])
+def test_plain_aiff_reads_24_bit_samples_up_to_the_last_byte(tmp_path, frames):
+    data = tmp_path / "short.aiff"
+    sf.write(data, np.linspace(-1.0, 1.0, frames), 8000, format="AIFF", subtype="PCM_24")
+
+    fast = decode.plain_aiff(data.read_bytes())
+
+    assert fast is not None and fast.samples.shape == (frames, 1)
+    _assert_same_audio(fast, _libsndfile(data.read_bytes()))
+
+
+@pytest.mark.parametrize("rate", [1, 8000, 22050, 44100, 96000, 384000, 2**31 - 1])
+def test_an_aiff_rate_is_read_from_its_80_bit_number(rate):
+    ten = _extended(rate)
+    assert decode._extended_integer(ten) == rate
+
+
+def _extended(value: float) -> bytes:
+    """``value`` > 0 as an IEEE 754 80-bit extended number, big-endian (AIFF's sample rate)."""
+    mantissa, exponent = math.frexp(value)  # value = mantissa · 2^exponent, mantissa in [0.5, 1)
+    return struct.pack(">HQ", exponent - 1 + 16383, int(mantissa * 2**64))
+
+
+def _aiff(channels: int = 1, frames: int = 50, bits: int = 16, rate: bytes | None = None, cut: int = 0) -> bytes:
+    comm = struct.pack(">hIh", channels, frames, bits) + (rate or _extended(8000))
+    ssnd = struct.pack(">II", 0, 0) + b"\x01" * (frames * max(channels, 1) * bits // 8)
+    body = b"AIFF" + b"".join(
+        cid + len(c).to_bytes(4, "big") + c + b"\0" * (len(c) & 1) for cid, c in ((b"COMM", comm), (b"SSND", ssnd))
+    )
+    whole = b"FORM" + len(body).to_bytes(4, "big") + body
+    return whole[: len(whole) - cut]
+
+
+def test_the_aiff_builder_makes_a_file_the_numpy_path_reads():
+    assert decode.plain_aiff(_aiff()) is not None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(_aiff(cut=20), id="sound-data-cut-short"),
+        pytest.param(_aiff(bits=8), id="8-bit"),
+        pytest.param(_aiff(bits=32), id="32-bit"),
+        pytest.param(_aiff(channels=0), id="no-channels"),
+        pytest.param(_aiff(frames=0), id="no-frames"),
+        pytest.param(_aiff(rate=_extended(22050.5)), id="rate-not-whole"),
+        pytest.param(_aiff(rate=_extended(2.0**31)), id="rate-2-31"),
+        pytest.param(b"FORM" + _aiff()[4:8] + b"AIFC" + _aiff()[12:], id="aifc"),
+    ],
+)
+def test_plain_aiff_leaves_every_other_file_to_libsndfile(data):
+    assert decode.plain_aiff(data) is None
+
+
 def test_plain_wav_keeps_the_excerpt_bound(tmp_path, monkeypatch):
     data = tmp_path / "long.wav"
     sf.write(data, np.random.default_rng(0).uniform(-1, 1, (48000, 2)), 8000, subtype="PCM_24")
