@@ -230,7 +230,8 @@ def plain_aiff(data: bytes | bytearray) -> Audio | None:
             comm = bytes(data[body : body + 18])
         elif chunk_id == b"SSND" and ssnd is None and size >= 8:
             ssnd = body, size
-    if comm is None or ssnd is None:
+    # a header cut short within either chunk is libsndfile's to report
+    if comm is None or ssnd is None or len(comm) < 18 or ssnd[0] + 8 > len(data):
         return None
     channels, frames, bits = struct.unpack(">hIh", comm[:8])
     sample_rate = _extended_integer(comm[8:18])

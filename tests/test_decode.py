@@ -251,6 +251,21 @@ def test_the_aiff_builder_makes_a_file_the_numpy_path_reads():
     assert decode.plain_aiff(_aiff()) is not None
 
 
+def test_a_header_cut_anywhere_is_left_to_libsndfile_without_an_error(tmp_path):
+    """Every prefix of a WAV and of an AIFF (its sound data before its common chunk, too) is read whole or
+    handed on: never an exception from the numpy path."""
+    wav, aiff = tmp_path / "x.wav", tmp_path / "x.aiff"
+    sf.write(wav, np.zeros((40, 2)), 8000, subtype="PCM_24")
+    sf.write(aiff, np.zeros((40, 2)), 8000, format="AIFF", subtype="PCM_24")
+    whole = _aiff()
+    comm, ssnd = whole.index(b"COMM"), whole.index(b"SSND")
+    ssnd_first = whole[:comm] + whole[ssnd:] + whole[comm:ssnd]
+    assert decode.plain_aiff(ssnd_first) is not None
+    for data in (wav.read_bytes(), aiff.read_bytes(), ssnd_first):
+        for n in range(len(data)):
+            assert decode.plain_wav(data[:n]) is None and decode.plain_aiff(data[:n]) is None
+
+
 @pytest.mark.parametrize(
     "data",
     [
