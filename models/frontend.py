@@ -181,7 +181,7 @@ def mono_at(samples: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.nd
     else:  # one channel is its own mix (the product with [1.0] gave the same numbers, at the cost of a pass)
         mono = np.asarray(samples.reshape(-1), dtype=np.float32)
     if sr == target_sr:
-        return mono.copy() if np.shares_memory(mono, samples) else mono
+        return mono.copy() if np.may_share_memory(mono, samples) else mono
     return soxr.resample(mono, sr, target_sr, quality="HQ").astype(np.float32, copy=False)
 
 

@@ -1,7 +1,8 @@
 """``make bench``: throughput of ``sampledex index`` against a single-process loop, same files, same run.
 
 Not a test: these machines are shared and noisy, so the figure that means
-something is the ratio of the two, measured back to back in one process.
+something is the ratio of the two, measured back to back in one process (and,
+with several key methods, their single-process loops taking turns batch by batch).
 """
 
 from __future__ import annotations
@@ -20,21 +21,33 @@ from sampledex.pipeline import catalog as catalog_mod
 
 from . import demo
 
+#: files per turn of the single-process loops, when several key methods take turns
+BATCH = 25
 
-def single_process_loop(folder: str, method: str) -> tuple[float, float, int]:
-    """Analyse every file of ``folder`` in this process; (seconds, audio seconds, files).
 
-    BLAS runs single-threaded here as in a Dask worker: OpenBLAS threads would
-    not speed this loop up (measured) but would make it spin on the second core.
+def single_process_loops(folder: str, methods: list[str]) -> dict[str, tuple[float, float, int]]:
+    """Analyse every file of ``folder`` in this process with each key method; per method (seconds, audio
+    seconds, files).
+
+    The methods take turns on batches of :data:`BATCH` files (who goes first alternating), so that a drift of
+    this shared machine's speed, a third within an hour at times, falls on every method alike instead of on
+    whichever ran second. BLAS runs single-threaded here as in a Dask worker: OpenBLAS threads would not speed
+    this loop up (measured) but would make it spin on the second core.
     """
     fs = fsspec.filesystem("file")
     entries = sources.list_source(folder)
-    analyze.warm_up(method)
-    t0 = time.perf_counter()
+    for method in methods:
+        analyze.warm_up(method)
+    spent = dict.fromkeys(methods, 0.0)
+    audio = dict.fromkeys(methods, 0.0)
     with threadpool_limits(1):
-        rows = [analyze.analyze_entry(fs, e, method=method) for e in entries]
-    elapsed = time.perf_counter() - t0
-    return elapsed, sum(r.get("duration_s") or 0.0 for r in rows), len(rows)
+        for turn, start in enumerate(range(0, len(entries), BATCH)):
+            for method in methods if turn % 2 == 0 else methods[::-1]:
+                t0 = time.perf_counter()
+                rows = [analyze.analyze_entry(fs, e, method=method) for e in entries[start : start + BATCH]]
+                spent[method] += time.perf_counter() - t0
+                audio[method] += sum(r.get("duration_s") or 0.0 for r in rows)
+    return {method: (spent[method], audio[method], len(entries)) for method in methods}
 
 
 def peak_rss_kib() -> int:
@@ -71,10 +84,10 @@ def index_run(folder: str, method: str, workers: int | None) -> tuple[run.RunSum
     return summary, audio_s, cluster_s, [rss_kib[w] / 1024 for w in sorted(rss_kib)]
 
 
-def bench_method(folder: str, method: str, workers: int | None) -> dict[str, float]:
-    """The loop and the index run for one key method; prints their table and returns files/s of each:
-    ``loop``, ``end to end`` and ``workers up``."""
-    loop_s, loop_audio, n = single_process_loop(folder, method)
+def bench_method(folder: str, method: str, workers: int | None, loop: tuple[float, float, int]) -> dict[str, float]:
+    """The index run for one key method beside its single-process ``loop`` (:func:`single_process_loops`); prints
+    their table and returns files/s of each: ``loop``, ``end to end`` and ``workers up``."""
+    loop_s, loop_audio, n = loop
     summary, audio_s, cluster_s, worker_rss = index_run(folder, method, workers)
     files = summary.analysed + summary.failed
     end_to_end_s = cluster_s + summary.elapsed_s
@@ -126,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         f"library: {args.files} files in {folder} (ready in {time.perf_counter() - t0:.1f} s); "
         f"{os.cpu_count()} cores; key methods {', '.join(args.key_method)}"
     )
-    figures = {method: bench_method(folder, method, args.workers) for method in args.key_method}
+    loops = single_process_loops(folder, args.key_method)
+    figures = {method: bench_method(folder, method, args.workers, loops[method]) for method in args.key_method}
     base = args.key_method[0]
     for method in args.key_method[1:]:
         print(
