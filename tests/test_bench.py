@@ -142,3 +142,11 @@ def test_the_analysers_take_turns_over_every_file(tmp_path):
             analyser.close()
     assert pair[0].files == pair[1].files >= 3
     assert all(rate > 0 for rate in rates)
+
+
+def test_turns_cover_every_file_once_per_side_and_alternate_who_goes_first():
+    from sampledex.pipeline.tools.bench import turns
+
+    assert list(turns(60, 2, batch=25)) == [(0, 25, 0), (0, 25, 1), (25, 50, 1), (25, 50, 0), (50, 60, 0), (50, 60, 1)]
+    assert list(turns(3, 3, batch=5)) == [(0, 3, 0), (0, 3, 1), (0, 3, 2)]
+    assert list(turns(0, 2)) == []

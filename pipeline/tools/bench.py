@@ -12,6 +12,7 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 
 import fsspec
 from threadpoolctl import threadpool_limits
@@ -21,8 +22,16 @@ from sampledex.pipeline import catalog as catalog_mod
 
 from . import demo
 
-#: files per turn of the single-process loops, when several key methods take turns
+#: files per turn, when several key methods (or revisions, ``make bench-against``) take turns
 BATCH = 25
+
+
+def turns(count: int, sides: int, batch: int = BATCH) -> Iterator[tuple[int, int, int]]:
+    """``(start, end, side)`` of each turn when ``sides`` take turns on ``count`` files, ``batch`` at a time, who goes
+    first alternating: the order in which a drift of the machine's speed falls on every side alike."""
+    for n, start in enumerate(range(0, count, batch)):
+        for side in range(sides) if n % 2 == 0 else reversed(range(sides)):
+            yield start, min(start + batch, count), side
 
 
 def single_process_loops(folder: str, methods: list[str]) -> dict[str, tuple[float, float, int]]:
@@ -41,12 +50,12 @@ def single_process_loops(folder: str, methods: list[str]) -> dict[str, tuple[flo
     spent = dict.fromkeys(methods, 0.0)
     audio = dict.fromkeys(methods, 0.0)
     with threadpool_limits(1):
-        for turn, start in enumerate(range(0, len(entries), BATCH)):
-            for method in methods if turn % 2 == 0 else methods[::-1]:
-                t0 = time.perf_counter()
-                rows = [analyze.analyze_entry(fs, e, method=method) for e in entries[start : start + BATCH]]
-                spent[method] += time.perf_counter() - t0
-                audio[method] += sum(r.get("duration_s") or 0.0 for r in rows)
+        for start, end, side in turns(len(entries), len(methods)):
+            method = methods[side]
+            t0 = time.perf_counter()
+            rows = [analyze.analyze_entry(fs, e, method=method) for e in entries[start:end]]
+            spent[method] += time.perf_counter() - t0
+            audio[method] += sum(r.get("duration_s") or 0.0 for r in rows)
     return {method: (spent[method], audio[method], len(entries)) for method in methods}
 
 

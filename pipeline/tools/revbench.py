@@ -4,7 +4,7 @@ Two measures, each revision in fresh processes of its own, alternating for a few
 
 - **CPU cost of a file**: ``analyze.describe`` over the seeded library (``make bench``'s), one thread, in CPU
   seconds (what a file costs a core, less disturbed than the wall clock by other work on a shared machine).
-  One long-lived process per revision; the two take turns on batches of :data:`BATCH` files, so that each
+  One long-lived process per revision; the two take turns on batches of files (:func:`bench.turns`), so that each
   batch's two timings are a second apart and a drift of the machine's speed (a third within an hour here)
   falls on both alike;
 - **``sampledex index``** into a fresh catalog on a local cluster, the files/s it prints once its workers
@@ -30,9 +30,7 @@ import tomllib
 from pathlib import Path
 
 from . import demo
-
-#: files per turn of the CPU measure
-BATCH = 25
+from .bench import turns
 
 #: the child process: load every file of a folder and warm up on a few, say so, then for each batch named on
 #: standard input (``start end``) analyse those files and print the CPU seconds they took
@@ -119,12 +117,14 @@ class Analyser:
 
     def __init__(self, folder: str, method: str, pythonpath: Path | None):
         self.pythonpath = pythonpath
+        # its warnings go to a file: a pipe that nobody reads until the child fails would fill and stall it
+        self.stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-c", CHILD, folder, method],
             env=_environment(pythonpath),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
         )
         self.files = int(self._answer())
@@ -133,8 +133,9 @@ class Analyser:
         line = self.process.stdout.readline() if self.process.stdout else ""
         if not line:
             self.process.kill()
-            _, stderr = self.process.communicate()
-            raise _failed("the timed analysis", self.pythonpath, stderr)
+            self.process.wait()
+            self.stderr.seek(0)
+            raise _failed("the timed analysis", self.pythonpath, self.stderr.read())
         return line
 
     def cpu_seconds(self, start: int, end: int) -> float:
@@ -150,18 +151,15 @@ class Analyser:
         self.process.wait()
         if self.process.stdout:
             self.process.stdout.close()
-        if self.process.stderr:
-            self.process.stderr.close()
+        self.stderr.close()
 
 
 def files_per_cpu_second(first: Analyser, second: Analyser) -> tuple[float, float]:
-    """One pass of both over every file, taking turns batch by batch (who goes first alternates too); each
-    one's files per CPU second."""
+    """One pass of both over every file, taking turns batch by batch (:func:`bench.turns`); each one's files per
+    CPU second."""
     spent = [0.0, 0.0]
-    for n, start in enumerate(range(0, first.files, BATCH)):
-        order = (0, 1) if n % 2 == 0 else (1, 0)
-        for side in order:
-            spent[side] += (first, second)[side].cpu_seconds(start, start + BATCH)
+    for start, end, side in turns(first.files, 2):
+        spent[side] += (first, second)[side].cpu_seconds(start, end)
     return first.files / spent[0], second.files / spent[1]
 
 
