@@ -150,3 +150,33 @@ def test_turns_cover_every_file_once_per_side_and_alternate_who_goes_first():
     assert list(turns(60, 2, batch=25)) == [(0, 25, 0), (0, 25, 1), (25, 50, 1), (25, 50, 0), (50, 60, 0), (50, 60, 1)]
     assert list(turns(3, 3, batch=5)) == [(0, 3, 0), (0, 3, 1), (0, 3, 2)]
     assert list(turns(0, 2)) == []
+
+
+def test_an_existing_library_is_measured_as_it_is(tmp_path):
+    if not _git_checkout():
+        pytest.skip("needs a git checkout")
+    from sampledex.pipeline.tools import demo
+
+    library = demo.write_library(str(tmp_path / "mine"), demo.bench_specs(3, seed=1))
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in library.iterdir())
+    out = subprocess.run(
+        [sys.executable, "-m", "sampledex.pipeline.tools.revbench", "--against", "HEAD"]
+        + ["--library", str(library), "--rounds", "1", "--key-method", "classic"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    assert out.splitlines()[0].startswith(f"3 files in {library};")
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in library.iterdir()) == before
+
+
+def test_a_library_that_is_not_a_folder_is_one_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "sampledex.pipeline.tools.revbench", "--against", "HEAD"]
+        + ["--library", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"revbench: {tmp_path / 'nowhere'} is not a folder"

@@ -180,14 +180,22 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--against", required=True, help="the earlier revision (a commit, tag or branch)")
     parser.add_argument("--files", type=int, default=500, help="library size (default 500, as make bench)")
-    parser.add_argument("--folder", default="bench-library")
+    parser.add_argument("--folder", default="bench-library", help="where the seeded library is written")
+    parser.add_argument(
+        "--library", help="an existing folder of audio to measure on instead, as it is (nothing is written to it)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=5, help="alternating passes of each (default 5)")
     parser.add_argument("--key-method", default="cnn", choices=("cnn", "classic"))
     args = parser.parse_args(argv)
 
     repo = Path(__file__).resolve().parents[2]
-    folder = str(demo.write_library(args.folder, demo.bench_specs(args.files, seed=args.seed)))
+    if args.library:
+        if not Path(args.library).is_dir():
+            raise SystemExit(f"revbench: {args.library} is not a folder")
+        folder = args.library
+    else:
+        folder = str(demo.write_library(args.folder, demo.bench_specs(args.files, seed=args.seed)))
     with tempfile.TemporaryDirectory() as tmp:
         try:
             earlier = export_revision(repo, args.against, Path(tmp))
@@ -195,11 +203,11 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(
                 f"revbench: cannot export {args.against!r} from {repo}: {exc.stderr.decode().strip()}"
             ) from None
-        print(f"{args.files} files in {folder}; this tree against {args.against}; key method {args.key_method}")
         measures = ("CPU: files per CPU second", "index: files/s once started", "index: files/s, whole command")
         here: dict[str, list[float]] = {m: [] for m in measures}
         there: dict[str, list[float]] = {m: [] for m in measures}
         analysers = [Analyser(folder, args.key_method, path) for path in (earlier, None)]
+        print(f"{analysers[0].files} files in {folder}; this tree against {args.against}; key method {args.key_method}")
         try:
             for i in range(args.rounds):
                 old, new = files_per_cpu_second(*analysers)
