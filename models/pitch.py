@@ -390,41 +390,41 @@ def far_below_fade(f0: np.ndarray) -> np.ndarray:
     return np.minimum(1.0, (DOMINANCE_HZ / np.asarray(f0, dtype=np.float64)) ** 2)
 
 
-def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate fundamentals of each frame and their scores under one inharmonicity coefficient.
+def _series_scores(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate fundamentals of each frame and their scores under each inharmonicity coefficient of
+    :data:`STRETCHES`, all at once (the arrays are small: one pass over them all costs less than a pass each).
 
     Returns
     -------
-    (cand, score, valid) : np.ndarray [shape=(count, CANDIDATE_PEAKS * SUBHARMONICS)] each
+    (cand, score, valid) : np.ndarray [shape=(len(STRETCHES), count, CANDIDATE_PEAKS * SUBHARMONICS)] each
+        score without :data:`STRETCH_COST`.
     """
+    stretch = np.array(STRETCHES)[:, None, None]
+    count = freqs.shape[0]
     strongest = freqs[:, :CANDIDATE_PEAKS]
-    cand = (strongest[:, :, None] / stretched_partial(np.arange(1, SUBHARMONICS + 1), stretch)).reshape(
-        freqs.shape[0], -1
-    )
-    valid = ((amps[:, :CANDIDATE_PEAKS, None] > 0) & np.ones(SUBHARMONICS, bool)).reshape(cand.shape)
-    valid &= (cand >= FMIN) & (cand <= FMAX)
+    cand = (
+        strongest[None, :, :, None] / stretched_partial(np.arange(1, SUBHARMONICS + 1), stretch[..., None])
+    ).reshape(len(STRETCHES), count, -1)
+    valid = np.repeat(amps[:, :CANDIDATE_PEAKS] > 0, SUBHARMONICS, axis=1)
+    valid = valid & (cand >= FMIN) & (cand <= FMAX)
     cand = np.where(valid, cand, FMIN)
-    ratio = freqs[:, None, :] / cand[:, :, None]  # frames × candidates × peaks
+    ratio = freqs[None, :, None, :] / cand[..., None]  # stretches × frames × candidates × peaks
+    stretch = stretch[..., None]
     # the partial nearest each peak: n · sqrt(1 + B n²) = ratio is solved for n by two fixed-point steps from
-    # ratio itself (exact for B = 0; within a quarter of a partial up to the 32nd at the largest B, where one
-    # step was a whole partial off)
-    last: np.ndarray | int
-    if stretch > 0:
-        first = ratio / np.sqrt(1.0 + stretch * ratio**2)
-        harmonic = np.maximum(np.rint(ratio / np.sqrt(1.0 + stretch * first**2)), 1.0)
-        partial = stretched_partial(harmonic, stretch)
-        # a stiff string's series runs past MAX_HARMONIC, up to STIFF_PARTIALS_HZ
-        last = np.maximum(MAX_HARMONIC, np.floor(STIFF_PARTIALS_HZ / cand))[:, :, None]
-    else:  # the same numbers: with B = 0 every square root above is of 1, and the partial is n itself
-        harmonic = np.maximum(np.rint(ratio), 1.0)
-        partial, last = harmonic, MAX_HARMONIC
+    # ratio itself (exact for B = 0, where every square root is of 1; within a quarter of a partial up to the
+    # 32nd at the largest B, where one step was a whole partial off)
+    first = ratio / np.sqrt(1.0 + stretch * ratio**2)
+    harmonic = np.maximum(np.rint(ratio / np.sqrt(1.0 + stretch * first**2)), 1.0)
+    partial = stretched_partial(harmonic, stretch)
+    # a stiff string's series runs past MAX_HARMONIC, up to STIFF_PARTIALS_HZ
+    last = np.where(stretch > 0, np.maximum(MAX_HARMONIC, np.floor(STIFF_PARTIALS_HZ / cand))[..., None], MAX_HARMONIC)
     cents = np.abs(1200.0 * np.log2(ratio / partial))
     matched = (
         (harmonic <= last) & (cents <= MATCH_CENTS) & (np.abs(ratio - partial) <= MATCH_SHARE) & (amps[:, None, :] > 0)
     )
     below = BELOW_WEIGHT * far_below_fade(cand)
-    counted = amps[:, None, :] * np.where(ratio < BELOW_RATIO, below[:, :, None], 1.0)
-    explained = (matched * amps[:, None, :]).sum(axis=2) / np.maximum(counted.sum(axis=2), 1e-12)
+    counted = amps[:, None, :] * np.where(ratio < BELOW_RATIO, below[..., None], 1.0)
+    explained = (matched * amps[:, None, :]).sum(axis=-1) / np.maximum(counted.sum(axis=-1), 1e-12)
     # the harmonics present, as bits of one integer per candidate; missing = those absent up to the top one.
     # Faint peaks explain amplitude but are no evidence of a harmonic: noise or a low rumble (which the
     # salience weighting lifts under a high note) would fill in every other harmonic of a sub-octave. Nor is a
@@ -432,8 +432,8 @@ def _series_scores(freqs: np.ndarray, amps: np.ndarray, stretch: float) -> tuple
     # little off the series would leave a gap to count against the note
     audible = amps >= amps[:, :1] * 10.0 ** (PRESENT_DB / 20.0)
     numbers = np.where(matched & audible[:, None, :] & (harmonic <= MAX_HARMONIC), harmonic, 0).astype(np.int64)
-    present = np.bitwise_or.reduce(np.left_shift(1, numbers) & -2, axis=2)
-    top = numbers.max(axis=2)
+    present = np.bitwise_or.reduce(np.left_shift(1, numbers) & -2, axis=-1)
+    top = numbers.max(axis=-1)
     wanted = np.left_shift(1, top + 1) - 2
     missing = np.bitwise_count(wanted & ~present) / np.maximum(top, 1)
     return cand, np.where(valid, explained - MISSING_WEIGHT * missing, -np.inf), valid
@@ -459,10 +459,10 @@ def harmonic_f0(freqs: np.ndarray, amps: np.ndarray) -> tuple[np.ndarray, np.nda
         partials 1..top with no peak, top being the highest partial with one; only peaks within
         :data:`PRESENT_DB` of the frame's strongest count as a partial's.
     """
-    found = [_series_scores(freqs, amps, stretch) for stretch in STRETCHES]
-    cand = np.concatenate([c for c, _, _ in found], axis=1)
-    score = np.concatenate([s - STRETCH_COST * (stretch > 0) for (_, s, _), stretch in zip(found, STRETCHES)], axis=1)
-    valid = np.concatenate([v for _, _, v in found], axis=1)
+    cand, score, valid = _series_scores(freqs, amps)
+    score = score - STRETCH_COST * (np.array(STRETCHES) > 0)[:, None, None]
+    # each frame's candidates side by side, series after series
+    cand, score, valid = (np.concatenate(list(x), axis=1) for x in (cand, score, valid))
     # near-ties go to the highest candidate: a sub-octave only ever adds missing harmonics
     near = score >= score.max(axis=1, keepdims=True) - 0.02
     best = np.argmax(np.where(near, cand, -1.0), axis=1)
