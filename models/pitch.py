@@ -355,7 +355,7 @@ def grid_coherence(freqs: np.ndarray, amps: np.ndarray) -> float:
     return float(np.abs(np.sum(amps[present] * np.exp(2j * np.pi * cents / 100.0))) / total)
 
 
-def stretched_partial(n: np.ndarray, stretch: float) -> np.ndarray:
+def stretched_partial(n: np.ndarray, stretch: float | np.ndarray) -> np.ndarray:
     """Where partial ``n`` of a stiff string lies, in units of its fundamental: ``n · sqrt(1 + B · n²)`` for
     inharmonicity coefficient ``B`` (Fletcher 1964; 0: the harmonic series, ``n`` itself).
 
@@ -363,10 +363,12 @@ def stretched_partial(n: np.ndarray, stretch: float) -> np.ndarray:
     ----------
     n : np.ndarray [shape=any]
         partial numbers (1 = the fundamental).
+    stretch : float or np.ndarray
+        ``B``, or several, broadcast against ``n``.
 
     Returns
     -------
-    np.ndarray [shape=n.shape, dtype=float64]
+    np.ndarray [shape=broadcast of n and stretch, dtype=float64]
     """
     n = np.asarray(n, dtype=np.float64)
     return n * np.sqrt(1.0 + stretch * n**2)
