@@ -22,6 +22,11 @@ SAMPLE_RATE = onsets.SAMPLE_RATE
 #: a one-shot whose partials are less harmonic than this (:attr:`pitch.PitchEstimate.harmonicity`, 0–1) is a
 #: drum hit or noise; chord stabs, pads and tonal FX of the validation sets lie above it (see the model card)
 UNPITCHED_HARMONICITY = 0.4
+#: ... unless it holds its sound: within HOLD_DB of its loudest DECAY_SECONDS after it. A pad, a drone or a held
+#: chord of detuned stacks, or under a wash, is less harmonic than one note and is no drum: drums die away (and
+#: those that ring off the grid are caught as hits), and noise is left to the network and the narrow-peak share.
+#: A riser or a reversed cymbal, cut at its loudest, does not hold it (:func:`held_db`; see the model card)
+HOLD_DB = 6.0
 #: ... and so is a hit (DECAY_DB or more below its loudest, DECAY_SECONDS after it) whose partials lie off any one
 #: equal-tempered grid (:attr:`pitch.PitchEstimate.coherence` below OFF_GRID_COHERENCE), unless it is clearly
 #: harmonic (BORDERLINE_HARMONICITY or more) without a root: real cymbals, hats and snares, whose inharmonic modes
@@ -72,10 +77,11 @@ class Descriptors:
     tuning_cents: float | None = None
     #: evidence, not catalog columns, None for loops: how harmonic a one-shot's partials are and how nearly they
     #: sit on one equal-tempered grid (0–1 each), and how far below its loudest moment it is DECAY_SECONDS after
-    #: it (dB, ≤ 0)
+    #: it (dB, ≤ 0), and how nearly it holds that moment's level (:func:`held_db`)
     harmonicity: float | None = None
     coherence: float | None = None
     fallen_db: float | None = None
+    held_db: float | None = None
 
 
 def describe(
@@ -124,6 +130,7 @@ def describe(
         harmonicity=note.harmonicity,
         coherence=note.coherence,
         fallen_db=fallen_db(strength.energy_db, fps=strength.fps),
+        held_db=held_db(strength.energy_db, fps=strength.fps),
     )
 
 
@@ -137,11 +144,34 @@ def fallen_db(energy_db: np.ndarray, *, fps: float, seconds: float = DECAY_SECON
     energy_db : np.ndarray [shape=(frames,)]
         frame energy relative to the loudest frame (dB), at ``fps`` frames per second (:class:`onsets.Onsets`).
     """
+    _, after = levels_around_loudest(energy_db, fps=fps, seconds=seconds)
+    if after is not None:
+        return after
+    return float(energy_db[int(np.argmax(energy_db)) :].min(initial=0.0)) if energy_db.size else 0.0
+
+
+def held_db(energy_db: np.ndarray, *, fps: float, seconds: float = DECAY_SECONDS) -> float | None:
+    """How nearly a sound holds the level of its loudest moment: the louder of its frames ``seconds`` before and
+    after it (dB relative to it, ≤ 0; None where the file holds neither). A hit has risen from silence before and
+    fallen after; a steady pad's loudest frame may fall anywhere, its last second too; a riser or a reversed cymbal,
+    cut at its loudest, was quieter before."""
+    levels = [level for level in levels_around_loudest(energy_db, fps=fps, seconds=seconds) if level is not None]
+    return max(levels) if levels else None
+
+
+def levels_around_loudest(
+    energy_db: np.ndarray, *, fps: float, seconds: float = DECAY_SECONDS
+) -> tuple[float | None, float | None]:
+    """The frame energy ``seconds`` before and after the loudest frame (dB relative to it, ≤ 0), each None where the
+    file does not reach that far (:class:`onsets.Onsets`' ``energy_db`` at ``fps`` frames per second)."""
     if energy_db.size == 0:
-        return 0.0
-    loudest = int(np.argmax(energy_db))
-    later = loudest + int(round(seconds * fps))
-    return float(energy_db[later]) if later < energy_db.size else float(energy_db[loudest:].min(initial=0.0))
+        return None, None
+    loudest, step = int(np.argmax(energy_db)), int(round(seconds * fps))
+    before, after = loudest - step, loudest + step
+    return (
+        float(energy_db[before]) if before >= 0 else None,
+        float(energy_db[after]) if after < energy_db.size else None,
+    )
 
 
 def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -> KeyEstimate:
@@ -150,7 +180,8 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     Key models answer for drums too (a tom or a snare's ring has partials the network and the chroma profile
     can read as a key, and a recorded kit's loop sounds like no drum loop the network learnt to call keyless).
     A sound is without notes when it is a one-shot whose partials are not harmonic (the pitch estimator's
-    harmonicity below :data:`UNPITCHED_HARMONICITY`; or a hit that dies away with its partials off any one
+    harmonicity below :data:`UNPITCHED_HARMONICITY`, unless it holds its level within :data:`HOLD_DB` of its
+    loudest :data:`DECAY_SECONDS` after it, as pads and drones do; or a hit that dies away with its partials off any one
     equal-tempered grid, coherence below :data:`OFF_GRID_COHERENCE`, unless it is a clearly harmonic chord: a
     cymbal's metal and a tom's membrane make narrow peaks, none of them notes), or when its spectrum has next to
     nothing in narrow peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below
@@ -170,7 +201,8 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
         and found.fallen_db <= -DECAY_DB
     )
     drum = off_grid_hit and (harmonicity < BORDERLINE_HARMONICITY or found.root_note is not None)
-    unpitched = one_shot and (harmonicity < UNPITCHED_HARMONICITY or drum)
+    held = found.held_db is not None and found.held_db > -HOLD_DB
+    unpitched = one_shot and ((harmonicity < UNPITCHED_HARMONICITY and not held) or drum)
     toneless = peaks is not None and peaks < TONELESS_SHARE
     sure = 0.0
     if unpitched or toneless:

@@ -765,6 +765,43 @@ def test_a_drum_hit_loses_a_key_its_model_is_unsure_of(make):
     assert descriptors.gate_key(doubted, found) == doubted
 
 
+def detuned_pad(seconds: float = 3.0, *, spread_cents: float = 60.0, decay: float = 0.0) -> np.ndarray:
+    """A C major chord of seven saws a note, detuned evenly over ±``spread_cents``, held (or fading at ``decay``
+    per second): as wide as a supersaw's outer voices go, its partials smear into bands."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * SR)) / SR
+    y = np.zeros(t.size)
+    for midi in (48, 52, 55, 60):
+        for cents in np.linspace(-spread_cents, spread_cents, 7):
+            y += 2 * ((float(pitch.midi_to_hz(midi + cents / 100)) * t + rng.uniform()) % 1.0) - 1
+    return synth.normalise((y * np.minimum(1.0, t / 0.05) * np.exp(-decay * t)).astype(np.float32))
+
+
+def test_a_held_pad_less_harmonic_than_a_note_keeps_a_key_its_model_is_unsure_of():
+    """Low harmonicity is a drum's or noise's mark only in a sound that dies away: a held chord of widely detuned
+    stacks scores as low and is no drum. The same chord fading like a hit loses the key."""
+    unsure = keys.KeyEstimate(0, 0.35)
+    held = descriptors.describe(detuned_pad())
+    assert held.kind == "one-shot" and held.harmonicity < descriptors.UNPITCHED_HARMONICITY
+    assert held.held_db > -descriptors.HOLD_DB
+    assert descriptors.gate_key(unsure, held) == unsure
+    fading = descriptors.describe(detuned_pad(decay=6.0))
+    assert fading.held_db < -descriptors.HOLD_DB
+    assert descriptors.gate_key(unsure, fading) == keys.KeyEstimate(None, 0.0)
+
+
+def test_a_sound_holds_its_level_if_it_is_as_loud_a_moment_before_or_after_its_loudest():
+    fps, step = 100.0, int(round(descriptors.DECAY_SECONDS * 100.0))
+    hit = np.concatenate([np.full(10, -80.0), np.linspace(0.0, -60.0, 200)])
+    steady_ending_loudest = np.concatenate([np.full(300, -1.0), [0.0], np.full(10, -1.0)])
+    riser = np.linspace(-40.0, 0.0, 301)
+    assert descriptors.held_db(hit, fps=fps) == pytest.approx(hit[10 + step])  # nothing before its attack
+    assert descriptors.held_db(steady_ending_loudest, fps=fps) == -1.0  # its last moment was its loudest
+    assert descriptors.held_db(riser, fps=fps) == pytest.approx(riser[300 - step])  # cut at its loudest
+    assert descriptors.held_db(np.zeros(0), fps=fps) is None
+    assert descriptors.held_db(np.full(5, -1.0), fps=fps) is None  # too short to say
+
+
 def test_grid_coherence_hears_notes_at_any_tuning_and_not_metal():
     def peaks(freqs_amps):
         return np.array([[f for f, _ in freqs_amps]]), np.array([[a for _, a in freqs_amps]])
