@@ -249,6 +249,30 @@ def test_the_chord_probe_scores_every_quality_with_its_root_in_the_bass():
     assert all(0 <= s <= 1 and 0 <= r <= 1 and 0 <= n <= 1 for s, r, n in found.values())
 
 
+def test_the_chord_probe_detunes_its_pads_as_asked(monkeypatch, capsys):
+    """``probe-chords --detune LO:HI``: the numpy pads' voices spread over ±LO–HI cents; a range that is not one is
+    one line and exit code 2, as argparse's."""
+    from sampledex.pipeline.tools import chordprobe
+
+    seen = []
+    real = electronic.chord_voices
+
+    def spy(timbre, *args, **kwargs):
+        seen.append(timbre.spread_cents)
+        return real(timbre, *args, **kwargs)
+
+    monkeypatch.setattr(electronic, "chord_voices", spy)
+    chordprobe.synth_pad(0, "maj", np.random.default_rng(0), detune=(40.0, 45.0))
+    chordprobe.synth_pad(0, "maj", np.random.default_rng(0))
+    assert len(seen) == 2 and 40.0 <= seen[0] <= 45.0 and seen[1] != seen[0]
+    for bad in ("50:30", "wide", "-5:10"):
+        with pytest.raises(SystemExit) as exit_:
+            chordprobe.main([f"--detune={bad}"])
+        assert exit_.value.code == 2
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert repr(bad) in last and ("is not LO:HI" in last or "cents must be" in last)
+
+
 def test_the_shipped_cnn_names_a_sixth_chord_by_its_root():
     """C6 (C E G A) and C6/9 hold Am7's notes over C: a pack names them C major. Held as numpy pads (two of each in
     every major key, the probe's voicing), the shipped CNN names the key in at least 32 of 48 and the relative

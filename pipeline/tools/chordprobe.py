@@ -14,6 +14,7 @@ key or no key. Seeds are the probe's own (no training or evaluation set uses the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +41,15 @@ def voicing(key: int, quality: str, rng: np.random.Generator) -> list[tuple[floa
     return ([(float(chord[0] - 12), 1.0)] if rng.random() < 0.7 else []) + [(float(p), 0.7) for p in chord]
 
 
-def synth_pad(key: int, quality: str, rng: np.random.Generator) -> np.ndarray:
-    """The chord as a numpy pad: one of :func:`electronic.draw_timbre`'s, a swept low-pass, a room 80 %."""
+def synth_pad(
+    key: int, quality: str, rng: np.random.Generator, detune: tuple[float, float] | None = None
+) -> np.ndarray:
+    """The chord as a numpy pad: one of :func:`electronic.draw_timbre`'s, a swept low-pass, a room 80 %;
+    ``detune``: its voices detuned evenly over ±(a draw from this range of cents) instead of the timbre's own."""
     n = int(rng.uniform(4, 12) * SR)
     timbre = electronic.draw_timbre(rng)
+    if detune is not None:
+        timbre = dataclasses.replace(timbre, spread_cents=float(rng.uniform(*detune)))
     env = electronic.envelope(n, SR, attack=float(rng.uniform(0.05, 1.5)), release=1.0)
     y = env * electronic.chord_voices(timbre, voicing(key, quality, rng), n, SR, rng)
     y = electronic.swept_filter(y, electronic.filter_motion(n, SR, rng), SR, q=1.0)
@@ -51,11 +57,17 @@ def synth_pad(key: int, quality: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def played(
-    player: str, key: int, quality: str, rng: np.random.Generator, rhodes: sampler.Sampler | None = None
+    player: str,
+    key: int,
+    quality: str,
+    rng: np.random.Generator,
+    rhodes: sampler.Sampler | None = None,
+    detune: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """The chord played by ``player`` (``'synth'``, ``'rhodes'`` or ``'soundfont'``), mono at :data:`SR`."""
+    """The chord played by ``player`` (``'synth'``, ``'rhodes'`` or ``'soundfont'``), mono at :data:`SR`
+    (``detune``: :func:`synth_pad`'s)."""
     if player == "synth":
-        return synth_pad(key, quality, rng)
+        return synth_pad(key, quality, rng, detune)
     held = float(rng.uniform(3, 8))
     notes = [synth.Note(0.0, held, midi, 0.7) for midi, _ in voicing(key, quality, rng)]
     if player == "rhodes":
@@ -67,7 +79,12 @@ def played(
 
 
 def probe(
-    player: str, per_quality: int, method: str, weights: str | None = None, rhodes: sampler.Sampler | None = None
+    player: str,
+    per_quality: int,
+    method: str,
+    weights: str | None = None,
+    rhodes: sampler.Sampler | None = None,
+    detune: tuple[float, float] | None = None,
 ) -> dict[str, tuple[float, float, float]]:
     """``quality -> (MIREX, share heard as the relative key, share without a key)`` over ``per_quality``
     chords of each quality played by ``player``, by ``method``."""
@@ -77,7 +94,7 @@ def probe(
         for i in range(per_quality):
             rng = np.random.default_rng(SEED + 1000 * q + i)
             key = keys.key_index(int(rng.integers(12)), minor=datagen.CHORD_INTERVALS[quality][1] == 3)
-            got = key_of(synth.normalise(played(player, key, quality, rng, rhodes)), method, weights)
+            got = key_of(synth.normalise(played(player, key, quality, rng, rhodes, detune)), method, weights)
             scores.append(0.0 if got is None else weighted_score(key, got))
             relative += got is not None and got == keys.relative(key)
             none += got is None
@@ -89,16 +106,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="the CNN's weights (default: the shipped models/keycnn.npz)")
     parser.add_argument("--per-quality", type=int, default=12, help="chords of each quality per player")
+    parser.add_argument(
+        "--detune",
+        type=_cents_range,
+        metavar="LO:HI",
+        help="the numpy pads only, their voices detuned evenly over ±LO–HI cents (a wide supersaw: 30:50)",
+    )
     args = parser.parse_args(argv)
-    players = ["synth", "soundfont"]
+    players = ["synth"] if args.detune else ["synth", "soundfont"]
     rhodes = None
-    if RHODES.is_dir():
+    if RHODES.is_dir() and not args.detune:
         players.insert(1, "rhodes")
         rhodes = sampler.Sampler.load([RHODES], sr=SR, seed=SEED)
     methods = {"CNN": "cnn", "KS": "classic"}
     for player in players:
-        found = {m: probe(player, args.per_quality, method, args.weights, rhodes) for m, method in methods.items()}
-        print(f"\n{args.per_quality} tonic chords of each quality, {player} (MIREX; share relative key, no key)")
+        found = {
+            m: probe(player, args.per_quality, method, args.weights, rhodes, args.detune)
+            for m, method in methods.items()
+        }
+        detuned = f", detuned ±{args.detune[0]:g}–{args.detune[1]:g} cents" if args.detune else ""
+        print(
+            f"\n{args.per_quality} tonic chords of each quality, {player}{detuned} (MIREX; share relative key, no key)"
+        )
         print("| chord | " + " | ".join(methods) + " |")
         print("|---|" + "---|" * len(methods))
         for quality in QUALITIES:
@@ -108,6 +137,16 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {quality} | " + " | ".join(cells) + " |")
         means = [f"{np.mean([v[0] for v in found[m].values()]):.3f}" for m in methods]
         print("| all | " + " | ".join(means) + " |")
+
+
+def _cents_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LO:HI in cents (30:50)") from None
+    if not 0 <= lo <= hi:
+        raise argparse.ArgumentTypeError(f"{text!r}: cents must be 0 <= LO <= HI")
+    return lo, hi
 
 
 if __name__ == "__main__":
