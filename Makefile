@@ -109,7 +109,9 @@ train: setup
 	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn/keycnn.npz --epochs 1 \
 	  --out runs/keycnn-v7
 	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn-v7/keycnn.npz --epochs 1 \
-	  --no-key-ratio 0.3 --out runs/keycnn-v8 --export models/keycnn.npz
+	  --no-key-ratio 0.3 --out runs/keycnn-v8
+	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn-v8/keycnn.npz --epochs 1 \
+	  --no-key-ratio 0.3 --out runs/keycnn-v9 --export models/keycnn.npz
 
 # held-out figures; with data/libraries/validation/, the real-instrument validation sets too
 evaluate: setup

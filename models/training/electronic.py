@@ -138,15 +138,25 @@ class Timbre:
     mod_hz: float = 0.2
 
 
+#: the share of pad voices detuned ±30–50 cents (:func:`draw_timbre`)
+WIDE_DETUNE_SHARE = 0.3
+
+
 def draw_timbre(rng: np.random.Generator, *, kinds: tuple[str, ...] = TIMBRES) -> Timbre:
-    """A random pad voice: 3–7 saws, 2–4 PWM pulses or 1–3 wavetables, detuned ±5–30 cents."""
+    """A random pad voice: 3–7 saws, 2–4 PWM pulses or 1–3 wavetables, detuned ±5–30 cents, or ±30–50 cents
+    :data:`WIDE_DETUNE_SHARE` of the time (a supersaw's outer voices at a wide setting: its partials smear into
+    bands, and a pad of them can sound more like noise than notes)."""
     kind = str(rng.choice(kinds))
     low, high = {"supersaw": (3, 7), "pwm": (2, 4), "wavetable": (1, 3)}[kind]
     voices = int(rng.integers(low, high + 1))
+    # one draw, as before the wide share: the rest of the material is drawn as it was
+    u = float(rng.uniform(0.0, 1.0))
+    narrow = 1.0 - WIDE_DETUNE_SHARE
+    spread = 5.0 + 25.0 * u / narrow if u < narrow else 30.0 + 20.0 * (u - narrow) / WIDE_DETUNE_SHARE
     return Timbre(
         kind=kind,
         voices=voices,
-        spread_cents=float(rng.uniform(5, 30)),
+        spread_cents=spread,
         tilt=float(rng.uniform(0.7, 2.0)),
         formant=float(np.exp(rng.uniform(np.log(2), np.log(16)))),
         mod_hz=float(rng.uniform(0.05, 0.5)),
