@@ -96,11 +96,12 @@ VALIDATION_LIBRARIES = $(foreach d,$(wildcard data/libraries/validation/*),--lib
 libraries: setup
 	$(BIN)/python -m sampledex.pipeline.tools.libraries
 
-# Four stages, each resuming where a stopped run left off, as the shipped weights were made: the synthetic set
+# Five stages, each resuming where a stopped run left off, as the shipped weights were made: the synthetic set
 # from random weights (v5), then those weights fine-tuned on it together with the set played on the recorded
 # instruments (v6), then one epoch more of that (v7; when the shipped weights were made, the epoch that first heard
-# tonal FX over noise), and one more (v8, the epoch that first heard tonic chords of every colour; a fresh run's
-# every stage hears both), keeping v7's "no key" ratio; the weights ship.
+# tonal FX over noise), one more (v8, the epoch that first heard tonic chords of every colour) and one more (v9,
+# the epoch that first heard pads of wide detuned stacks; a fresh run's every stage hears all three), keeping v7's
+# "no key" ratio; v9's weights ship.
 train: setup
 	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): training without recorded instruments"
 	$(BIN)/sampledex train --out runs/keycnn-synth --epochs 6
@@ -121,9 +122,10 @@ evaluate: setup
 probe-wash: setup
 	$(BIN)/python -m sampledex.pipeline.tools.washprobe
 
-# one tonic chord held, of every colour (6, 6/9, m9, …), CNN beside Krumhansl–Schmuckler (the model card's "v8")
+# one tonic chord held, of every colour (6, 6/9, m9, …), CNN beside Krumhansl–Schmuckler (the model card's "v8");
+# DETUNE=30:50 plays the numpy pads alone, every voice spread over ±30–50 cents (the model card's "v9")
 probe-chords: setup
-	$(BIN)/python -m sampledex.pipeline.tools.chordprobe
+	$(BIN)/python -m sampledex.pipeline.tools.chordprobe $(if $(DETUNE),--detune $(DETUNE))
 
 # the tempo-level scorer (models/tempolevel.npz): renders its development loops (cached in data/tempolevel), trains, validates
 train-tempo: setup

@@ -22,8 +22,8 @@ SAMPLE_RATE = onsets.SAMPLE_RATE
 #: a one-shot whose partials are less harmonic than this (:attr:`pitch.PitchEstimate.harmonicity`, 0–1) is a
 #: drum hit or noise; chord stabs, pads and tonal FX of the validation sets lie above it (see the model card)
 UNPITCHED_HARMONICITY = 0.4
-#: ... unless it holds its sound: within HOLD_DB of its loudest DECAY_SECONDS after it. A pad, a drone or a held
-#: chord of detuned stacks, or under a wash, is less harmonic than one note and is no drum: drums die away (and
+#: ... unless it holds its sound: within HOLD_DB of its loudest DECAY_SECONDS before or after it. A pad, a drone or a
+#: held chord of detuned stacks, or under a wash, is less harmonic than one note and is no drum: drums die away (and
 #: those that ring off the grid are caught as hits), and noise is left to the network and the narrow-peak share.
 #: A riser or a reversed cymbal, cut at its loudest, does not hold it (:func:`held_db`; see the model card)
 HOLD_DB = 6.0
@@ -181,10 +181,10 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     can read as a key, and a recorded kit's loop sounds like no drum loop the network learnt to call keyless).
     A sound is without notes when it is a one-shot whose partials are not harmonic (the pitch estimator's
     harmonicity below :data:`UNPITCHED_HARMONICITY`, unless it holds its level within :data:`HOLD_DB` of its
-    loudest :data:`DECAY_SECONDS` after it, as pads and drones do; or a hit that dies away with its partials off any one
-    equal-tempered grid, coherence below :data:`OFF_GRID_COHERENCE`, unless it is a clearly harmonic chord: a
-    cymbal's metal and a tom's membrane make narrow peaks, none of them notes), or when its spectrum has next to
-    nothing in narrow peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below
+    loudest :data:`DECAY_SECONDS` before or after it, as pads and drones do; or a hit that dies away with its
+    partials off any one equal-tempered grid, coherence below :data:`OFF_GRID_COHERENCE`, unless it is a clearly
+    harmonic chord: a cymbal's metal and a tom's membrane make narrow peaks, none of them notes), or when its
+    spectrum has next to nothing in narrow peaks (``peaks``, :func:`frontend.peak_share` of the key's spectrogram, below
     :data:`TONELESS_SHARE`; a loop or a one-shot). Both conditions are needed, the lack of notes and the model's
     doubt (its own confidence, :attr:`KeyEstimate.sureness`, under :data:`SURE_OF_KEY`, or :data:`SURE_OF_HIT`
     for a hit off the grid without a pitch): a chord stab buried in noise can be less harmonic and still clearly in
