@@ -123,9 +123,11 @@ probe-wash: setup
 	$(BIN)/python -m sampledex.pipeline.tools.washprobe
 
 # one tonic chord held, of every colour (6, 6/9, m9, …), CNN beside Krumhansl–Schmuckler (the model card's "v8");
-# DETUNE=30:50 plays the numpy pads alone, every voice spread over ±30–50 cents (the model card's "v9")
+# DETUNE=30:50 plays the numpy pads alone, every voice spread over ±30–50 cents (the model card's "v9");
+# INVERSION=1 or 2 the tonic triads alone, over their third or fifth (the model card's "Slash chords")
 probe-chords: setup
-	$(BIN)/python -m sampledex.pipeline.tools.chordprobe $(if $(DETUNE),--detune $(DETUNE))
+	$(BIN)/python -m sampledex.pipeline.tools.chordprobe $(if $(DETUNE),--detune $(DETUNE)) \
+	  $(if $(INVERSION),--inversion $(INVERSION))
 
 # the tempo-level scorer (models/tempolevel.npz): renders its development loops (cached in data/tempolevel), trains, validates
 train-tempo: setup

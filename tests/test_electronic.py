@@ -233,6 +233,22 @@ def test_tonic_colours_keep_the_root_lowest_and_the_mode_in_the_third(key):
     assert drawn == set(datagen.TONIC_COLOURS[keys.is_minor(key)])
 
 
+def test_the_chord_probe_inverts_its_triads_as_asked(capsys):
+    """``probe-chords --inversion 1|2``: the triads alone, the third or fifth lowest (and doubled below when the
+    bass is doubled); anything else than 1 or 2 is one line and exit code 2, as argparse's."""
+    from sampledex.pipeline.tools import chordprobe
+
+    for inversion, interval in ((1, {3, 4}), (2, {7})):
+        for key in (0, 21):
+            v = chordprobe.voicing(key, "min" if keys.is_minor(key) else "maj", np.random.default_rng(key), inversion)
+            assert (min(m for m, _ in v) - keys.tonic_pc(key)) % 12 in interval
+    found = chordprobe.probe("synth", 1, "classic", variant=chordprobe.Variant(inversion=1))
+    assert set(found) == set(chordprobe.TRIADS)
+    with pytest.raises(SystemExit) as exit_:
+        chordprobe.main(["--inversion=3"])
+    assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
 def test_the_chord_probe_scores_every_quality_with_its_root_in_the_bass():
     """``make probe-chords``: each quality's chord is on the key's tonic, lowest (the doubled root too), and the
     probe gives each quality a MIREX score and shares of relative-key and keyless answers in [0, 1]."""
@@ -262,7 +278,7 @@ def test_the_chord_probe_detunes_its_pads_as_asked(monkeypatch, capsys):
         return real(timbre, *args, **kwargs)
 
     monkeypatch.setattr(electronic, "chord_voices", spy)
-    chordprobe.synth_pad(0, "maj", np.random.default_rng(0), detune=(40.0, 45.0))
+    chordprobe.synth_pad(0, "maj", np.random.default_rng(0), chordprobe.Variant(detune=(40.0, 45.0)))
     chordprobe.synth_pad(0, "maj", np.random.default_rng(0))
     assert len(seen) == 2 and 40.0 <= seen[0] <= 45.0 and seen[1] != seen[0]
     for bad in ("50:30", "wide", "-5:10"):
