@@ -50,7 +50,7 @@ FEATURES_VERSION = "f24"  # f2: truncated files named; f3: declared key, tempo a
 # sound starts (a recorded note after a margin of silence is one attack), and frame energy without what lies under
 # 32 Hz (a DC offset, steady or drifting, kept a dying hit from falling silent); f23: the CNN's key read with the
 # chroma's evidence counted (cnn.with_chroma_evidence); f24: a one-shot that holds its level (a pad, a drone, a swell)
-# is not without notes for its low harmonicity alone (descriptors.HELD_DB)
+# is not without notes for its low harmonicity alone (descriptors.HOLD_DB)
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)
