@@ -99,9 +99,9 @@ libraries: setup
 # Five stages, each resuming where a stopped run left off, as the shipped weights were made: the synthetic set
 # from random weights (v5), then those weights fine-tuned on it together with the set played on the recorded
 # instruments (v6), then one epoch more of that (v7; when the shipped weights were made, the epoch that first heard
-# tonal FX over noise), one more (v8, the epoch that first heard tonic chords of every colour) and one more (v9,
-# the epoch that first heard pads of wide detuned stacks; a fresh run's every stage hears all three), keeping v7's
-# "no key" ratio; v9's weights ship.
+# tonal FX over noise), one more (v8, the epoch that first heard tonic chords of every colour) and one more (v10,
+# the epoch that first heard pads of wide detuned stacks and drones without a third; a fresh run's every stage hears
+# all of them), keeping v7's "no key" ratio; v10's weights ship.
 train: setup
 	@test -n "$(TRAIN_LIBRARIES)" || echo "warning: no data/libraries/train/ (run make libraries): training without recorded instruments"
 	$(BIN)/sampledex train --out runs/keycnn-synth --epochs 6
@@ -112,7 +112,7 @@ train: setup
 	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn-v7/keycnn.npz --epochs 1 \
 	  --no-key-ratio 0.3 --out runs/keycnn-v8
 	$(BIN)/sampledex train --synthetic $(TRAIN_LIBRARIES) --init runs/keycnn-v8/keycnn.npz --epochs 1 \
-	  --no-key-ratio 0.3 --out runs/keycnn-v9 --export models/keycnn.npz
+	  --no-key-ratio 0.3 --out runs/keycnn-v10 --export models/keycnn.npz
 
 # held-out figures; with data/libraries/validation/, the real-instrument validation sets too
 evaluate: setup
@@ -122,7 +122,8 @@ evaluate: setup
 probe-wash: setup
 	$(BIN)/python -m sampledex.pipeline.tools.washprobe
 
-# one tonic chord held, of every colour (6, 6/9, m9, …), CNN beside Krumhansl–Schmuckler (the model card's "v8");
+# one tonic chord held, of every colour (6, 6/9, m9, …) and a power chord, CNN beside Krumhansl–Schmuckler (the
+# model card's "v8" and "v10");
 # DETUNE=30:50 plays the numpy pads alone, every voice spread over ±30–50 cents (the model card's "v9");
 # INVERSION=1 or 2 the tonic triads alone, over their third or fifth (the model card's "Slash chords")
 probe-chords: setup

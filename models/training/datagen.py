@@ -91,6 +91,8 @@ CHORD_INTERVALS = {
     "min6": (0, 3, 7, 9),
     "min9": (0, 3, 7, 10, 14),
     "min11": (0, 3, 7, 10, 14, 17),
+    # no third: named minor, as a drone of a tonic and a fifth is (electronic.drone_voicing)
+    "5": (0, 7, 12),
 }
 #: the colours a held or struck tonic chord takes besides its triad and seventh, by mode (minor: True)
 TONIC_COLOURS = {False: ("add9", "6", "6/9", "maj9"), True: ("madd9", "min6", "min9", "min11")}

@@ -12,9 +12,10 @@ and falls, unpitched impacts and reversed noise swells (:func:`keyless_fx`).
 Every public function takes a key index (see :mod:`sampledex.models.keys`) and
 an explicit ``numpy.random.Generator`` and returns mono float32 at
 :data:`datagen.SR` Hz, peak-normalised by :func:`synth.normalise`. Pitches come
-from :func:`synth.scale_of` and :func:`datagen.chord_pitches`. Minor keys always
-sound their minor third (held in a chord, in an arpeggio or in a line), so that
-no label rests on a tonic and a fifth alone.
+from :func:`synth.scale_of` and :func:`datagen.chord_pitches`. Minor keys sound
+their minor third (held in a chord, in an arpeggio or in a line), but for the
+drones of :func:`drone_voicing`: a tonic and a fifth alone are named minor, as
+electronic packs mostly name them.
 
 Each helper is one sound-design step. Oscillators read band-limited
 single-cycle tables; filters are RBJ biquads whose coefficients follow a
@@ -429,9 +430,14 @@ def pad_voicing(key: int, degree: int, quality: str, rng: np.random.Generator) -
 
 
 def drone_voicing(key: int, rng: np.random.Generator) -> list[tuple[float, float]]:
-    """A tonic-and-fifth drone in octaves 2–3 with the key's third held softly above it, so the mode is heard."""
+    """A tonic-and-fifth drone in octaves 2–3: in a major key with the third held softly above it, in a minor
+    key without a third (a power-chord drone)."""
     tonic = tonic_midi(key, 2)
     out: list[tuple[float, float]] = [(tonic, 1.0), (tonic + 7, 0.8), (tonic + 12, 0.7), (tonic + 19, 0.5)]
+    # A drone without a third has no mode, yet packs name one, and electronic music is mostly minor (GiantSteps:
+    # 511 of 604): left to chance, a saw's fifth harmonic (a major third) tips such a drone to major.
+    if keys.is_minor(key):
+        return out
     third = degree_pitch(key, 2, 4)
     return out + [(third, float(rng.uniform(0.3, 0.5)))]
 
@@ -440,9 +446,9 @@ def pad_chords(key: int, rng: np.random.Generator, held: float) -> list[tuple[fl
     """The chords of a pad as ``(start s, end s, voicing)`` over ``held`` seconds.
 
     One tonic triad, colour (:func:`datagen.tonic_colour`) or seventh (30, 15 and 15 %), a tonic-fifth drone
-    (15 %) or a slow two-chord change between the tonic chord and IV, V or vi (major) / iv, VI or VII (minor)
-    of the key's own scale (25 %): tonic chords of 2–4 s, the other of 1.5–3 s, starting and ending on the
-    tonic, so any 6.4 s window holds the tonic.
+    (20 %, :func:`drone_voicing`) or a slow two-chord change between the tonic chord and IV, V or vi (major) /
+    iv, VI or VII (minor) of the key's own scale (20 %): tonic chords of 2–4 s, the other of 1.5–3 s, starting
+    and ending on the tonic, so any 6.4 s window holds the tonic.
     """
     draw = rng.random()
     if draw < 0.3:
@@ -451,7 +457,7 @@ def pad_chords(key: int, rng: np.random.Generator, held: float) -> list[tuple[fl
         return [(0.0, held, pad_voicing(key, 0, datagen.tonic_colour(key, rng), rng))]
     if draw < 0.6:
         return [(0.0, held, pad_voicing(key, 0, tonic_quality(key, seventh=True), rng))]
-    if draw < 0.75:
+    if draw < 0.8:
         return [(0.0, held, drone_voicing(key, rng))]
     others = [(5, "maj"), (3, "min"), (6, "maj")] if keys.is_minor(key) else [(3, "maj"), (4, "maj"), (5, "min")]
     degree, quality = others[int(rng.integers(len(others)))]
@@ -506,9 +512,9 @@ def amplitude_motion(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
 def pad(key: int, rng: np.random.Generator) -> np.ndarray:
     """A sustained pad or drone in ``key``, 4–16 s.
 
-    One chord held (the tonic triad, seventh or a colour such as 6/9 or m9, a tonic-fifth drone with the third
-    above, or a slow change between the tonic chord and another chord of the key, see :func:`pad_chords`),
-    voiced over 2–3 octaves; every note a unison of detuned saws, PWM pulses or morphing wavetables
+    One chord held (the tonic triad, seventh or a colour such as 6/9 or m9, a tonic-fifth drone (with the third
+    above in a major key), or a slow change between the tonic chord and another chord of the key, see
+    :func:`pad_chords`), voiced over 2–3 octaves; every note a unison of detuned saws, PWM pulses or morphing wavetables
     (:func:`draw_timbre`), a slow attack (0.2–3 s) 60 % of the time; a swept resonant low-pass
     (:func:`filter_motion`), sidechain pumping or tremolo (:func:`amplitude_motion`), chorus, a long reverb or
     delay tail, sometimes saturation and bit reduction.

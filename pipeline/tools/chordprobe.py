@@ -2,7 +2,9 @@
 
 A pad, stab or guitar chord in a pack is named by its chord: "Pad C6/9", "Em9 strum". A sixth chord holds
 the notes of the relative minor's seventh (C6 = C E G A = Am7 over C), a ninth the relative major's triad
-(Em9 = E G B D F#, G B D inside it): only the root in the bass says which key the file is in. Each sound
+(Em9 = E G B D F#, G B D inside it): only the root in the bass says which key the file is in. A power chord
+(``5``: root, fifth, octave) has no third at all; it is scored against the minor key, as electronic packs name
+such a drone. Each sound
 here is one tonic chord of a quality (:data:`QUALITIES`), its root lowest, held 3–8 s, played three ways —
 numpy synthesis as pads are (:mod:`electronic`'s timbres, filter and space), the validation library's
 recorded Rhodes (``data/libraries/validation/jrhodes3d``, which training never hears; skipped if absent), and
@@ -30,7 +32,10 @@ from sampledex.pipeline.tools.washprobe import key_of
 
 SR = datagen.SR
 #: the chords held, by :data:`datagen.CHORD_INTERVALS`' names: triads, sevenths and the tonic colours
-QUALITIES = ("maj", "min", "maj7", "min7", "add9", "madd9", "maj9", "min9", "min11", "6", "6/9", "min6")
+QUALITIES = ("maj", "min", "maj7", "min7", "add9", "madd9", "maj9", "min9", "min11", "6", "6/9", "min6", "5")
+#: the qualities scored against the minor key: a minor third above the root, or no third (the power chord, named
+#: minor as electronic packs name a drone of a tonic and a fifth)
+MINOR_QUALITIES = frozenset(q for q, steps in datagen.CHORD_INTERVALS.items() if steps[1] == 3) | {"5"}
 #: the chords ``--inversion`` holds: a seventh's or a colour's inversion is another chord (Am7 over C is C6)
 TRIADS = ("maj", "min")
 RHODES = Path("data/libraries/validation/jrhodes3d")
@@ -106,7 +111,7 @@ def probe(
         scores, relative, none = [], 0, 0
         for i in range(per_quality):
             rng = np.random.default_rng(SEED + 1000 * q + i)
-            key = keys.key_index(int(rng.integers(12)), minor=datagen.CHORD_INTERVALS[quality][1] == 3)
+            key = keys.key_index(int(rng.integers(12)), minor=quality in MINOR_QUALITIES)
             got = key_of(synth.normalise(played(player, key, quality, rng, rhodes, variant)), method, weights)
             scores.append(0.0 if got is None else weighted_score(key, got))
             relative += got is not None and got == keys.relative(key)
