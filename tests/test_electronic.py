@@ -300,20 +300,28 @@ def test_the_chord_probe_detunes_its_pads_as_asked(monkeypatch, capsys):
         assert repr(bad) in last and ("is not LO:HI" in last or "cents must be" in last)
 
 
+def _shipped_cnn_on_probe_pads(qualities: list[str], minor: bool, seed: int) -> list[tuple[int, int | None]]:
+    """``(key, the shipped CNN's key or None)`` for one numpy pad per quality (:func:`chordprobe.synth_pad`), on
+    tonics C, C#, … in turn, each in the mode asked, through ``index``'s chain; pad ``i`` is seeded ``seed + i``."""
+    from sampledex.models.training import synth
+    from sampledex.pipeline.tools import chordprobe, washprobe
+
+    found = []
+    for i, quality in enumerate(qualities):
+        key = keys.key_index(i % 12, minor=minor)
+        y = chordprobe.synth_pad(key, quality, np.random.default_rng(seed + i))
+        found.append((key, washprobe.key_of(synth.normalise(y), "cnn")))
+    return found
+
+
 def test_the_shipped_cnn_names_a_sixth_chord_by_its_root():
     """C6 (C E G A) and C6/9 hold Am7's notes over C: a pack names them C major. Held as numpy pads (two of each in
     every major key, the probe's voicing), the shipped CNN names the key in at least 32 of 48 and the relative
     minor in at most 12 (measured: v10 43 and 4, v9 40 and 6, v8 41 and 6; on these pads before their voices could
     be detuned ±30–50 cents, v8 40 and 8 and v7, before the training material held such colours, 24 and 24)."""
-    from sampledex.models.training import synth
-    from sampledex.pipeline.tools import chordprobe, washprobe
-
-    right = relative = 0
-    for i in range(48):
-        key = keys.key_index(i % 12, minor=False)
-        y = chordprobe.synth_pad(key, ("6", "6/9")[i // 24], np.random.default_rng(5000 + i))
-        got = washprobe.key_of(synth.normalise(y), "cnn")
-        right, relative = right + (got == key), relative + (got == keys.relative(key))
+    found = _shipped_cnn_on_probe_pads(["6"] * 24 + ["6/9"] * 24, minor=False, seed=5000)
+    right = sum(got == key for key, got in found)
+    relative = sum(got == keys.relative(key) for key, got in found)
     assert right >= 32 and relative <= 12, (right, relative)
 
 
@@ -322,13 +330,7 @@ def test_the_shipped_cnn_names_a_power_chord_drone_minor():
     numpy pads (two in every tonic, the probe's voicing of ``5``: root, fifth, octave), the shipped CNN names the
     minor key in at least 18 of 24 and the major in at most 4 (measured: v10 22 and 2; v9, trained before such
     drones, 10 and 14: a saw's fifth harmonic is a major third)."""
-    from sampledex.models.training import synth
-    from sampledex.pipeline.tools import chordprobe, washprobe
-
-    minor = major = 0
-    for i in range(24):
-        key = keys.key_index(i % 12, minor=True)
-        y = chordprobe.synth_pad(key, "5", np.random.default_rng(6000 + i))
-        got = washprobe.key_of(synth.normalise(y), "cnn")
-        minor, major = minor + (got == key), major + (got == keys.key_index(i % 12, minor=False))
+    found = _shipped_cnn_on_probe_pads(["5"] * 24, minor=True, seed=6000)
+    minor = sum(got == key for key, got in found)
+    major = sum(got == keys.key_index(keys.tonic_pc(key), minor=False) for key, got in found)
     assert minor >= 18 and major <= 4, (minor, major)
