@@ -58,6 +58,11 @@ SURE_OF_CHORD = 0.3
 FAINT_TONES_SHARE = 0.1
 #: ... and has no key unless the model is at least this sure of one (see the model card)
 SURE_OF_FAINT_TONES = 0.4
+#: a key two methods agree on (:attr:`keys.KeyEstimate.corroborated`) stands, whatever the model's doubt, for a sound
+#: that holds its level (a loop, or a one-shot within HOLD_DB of its loudest) with at least this share of its
+#: spectrum in narrow peaks and is no drum: a tonal FX or a pad under a wash louder than itself. Noise and sweeps lie
+#: under it (the keyless validation sets' two sweeps that both methods misread, at 0.000; see the model card)
+CORROBORATED_TONES_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,11 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     a key. A hit off the grid spared as a possible chord still needs :data:`SURE_OF_CHORD`, and a file with few
     notes in its spectrum (``peaks`` under :data:`FAINT_TONES_SHARE`) :data:`SURE_OF_FAINT_TONES`: the less of a
     sound is notes, the surer of its key the model must be.
+
+    A key that a second method names too (``key.corroborated``) is kept, or given back where the model called the
+    sound keyless by its margin alone, for a sound that holds its level (a loop, or a one-shot held within
+    :data:`HOLD_DB`), is no drum and has :data:`CORROBORATED_TONES_SHARE` of its spectrum in narrow peaks: two
+    methods that agree outweigh one method's doubt, but not a drum's decay.
     """
     harmonicity = found.harmonicity or 0.0
     one_shot = found.kind == kind_model.ONE_SHOT
@@ -204,6 +214,9 @@ def gate_key(key: KeyEstimate, found: Descriptors, peaks: float | None = None) -
     held = found.held_db is not None and found.held_db > -HOLD_DB
     unpitched = one_shot and ((harmonicity < UNPITCHED_HARMONICITY and not held) or drum)
     toneless = peaks is not None and peaks < TONELESS_SHARE
+    held_tones = (held or not one_shot) and not drum and peaks is not None and peaks >= CORROBORATED_TONES_SHARE
+    if key.corroborated is not None and held_tones:
+        return key if key.index is not None else key.corroborated
     sure = 0.0
     if unpitched or toneless:
         sure = SURE_OF_HIT if drum and found.root_note is None else SURE_OF_KEY

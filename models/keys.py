@@ -142,11 +142,17 @@ class KeyEstimate:
     it (the CNN's probability of its best key before the chroma's evidence); None when there was none. The
     rules for sounds without notes read this (:attr:`sureness`): whether a sound holds a key is the
     method's own call, which key it holds may take the second opinion.
+
+    ``corroborated``: the key as a second, independent method names it too (the CNN's key where the chroma's own
+    best key is the same, clearly: :func:`cnn.corroborates`), else None. It is set even when ``index`` is None,
+    where the method called the sound keyless only by its cautious margin; the rules for sounds without notes let
+    it stand for a held sound with notes in it (:func:`descriptors.gate_key`).
     """
 
     index: int | None
     confidence: float
     first_confidence: float | None = None
+    corroborated: KeyEstimate | None = None
 
     @property
     def sureness(self) -> float:

@@ -28,7 +28,7 @@ from .defaults import DEFAULT_KEY_METHOD, KEY_METHODS
 from .sources import FileEntry
 
 #: bump when a descriptor's definition changes: every row is then re-analysed
-FEATURES_VERSION = "f24"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names;
+FEATURES_VERSION = "f25"  # f2: truncated files named; f3: declared key, tempo and root from metadata and names;
 # f4: kind, bpm, bpm_confidence, root_note and tuning_cents from the audio; f5: embedding; f6: the tempo-level
 # scorer retrained on more features and material, and struck and plucked notes given a root; f7: no key for
 # unpitched one-shots the key model is unsure of; f8: roots of stiff strings (piano bass) and of high notes over
@@ -50,7 +50,8 @@ FEATURES_VERSION = "f24"  # f2: truncated files named; f3: declared key, tempo a
 # sound starts (a recorded note after a margin of silence is one attack), and frame energy without what lies under
 # 32 Hz (a DC offset, steady or drifting, kept a dying hit from falling silent); f23: the CNN's key read with the
 # chroma's evidence counted (cnn.with_chroma_evidence); f24: a one-shot that holds its level (a pad, a drone, a swell)
-# is not without notes for its low harmonicity alone (descriptors.HOLD_DB)
+# is not without notes for its low harmonicity alone (descriptors.HOLD_DB); f25: a key the CNN and the chroma both
+# name stands for a held sound with notes in it, a tonal FX under a louder wash (descriptors.CORROBORATED_TONES_SHARE)
 #: files up to this size are read whole, in one request (bytes); larger ones are streamed
 WHOLE_READ_BYTES = 64 * 2**20
 #: read size when streaming a larger file (bytes)

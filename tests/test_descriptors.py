@@ -790,6 +790,29 @@ def test_a_held_pad_less_harmonic_than_a_note_keeps_a_key_its_model_is_unsure_of
     assert descriptors.gate_key(unsure, fading) == keys.KeyEstimate(None, 0.0)
 
 
+def test_a_key_two_methods_agree_on_stands_for_a_held_sound_with_notes_in_it():
+    """Few narrow peaks (a tonal FX under a wash louder than itself) ask the model to be sure of a key; a second
+    method naming the same key stands in for that, or gives the key back where the network called the sound
+    keyless by its margin alone, but only for a held sound with some notes in it, never for a drum's decay."""
+    unsure = keys.KeyEstimate(0, 0.3, first_confidence=0.3)
+    agreed = keys.KeyEstimate(0, 0.3, first_confidence=0.3, corroborated=keys.KeyEstimate(0, 0.3))
+    margin = keys.KeyEstimate(None, 0.2, corroborated=keys.KeyEstimate(0, 0.3))
+    tones = (descriptors.CORROBORATED_TONES_SHARE + descriptors.TONELESS_SHARE) / 2  # toneless by the old rule
+    held = descriptors.describe(detuned_pad())
+    assert descriptors.gate_key(unsure, held, tones) == keys.KeyEstimate(None, 0.0)
+    assert descriptors.gate_key(agreed, held, tones) == agreed
+    assert descriptors.gate_key(margin, held, tones) == keys.KeyEstimate(0, 0.3)
+    # no notes at all: noise and sweeps that both methods misread lie here
+    for estimate in (agreed, margin):
+        assert descriptors.gate_key(estimate, held, descriptors.CORROBORATED_TONES_SHARE / 2).index is None
+    # a sound that dies away, pitched or a drum, keeps the old rules
+    fading = descriptors.describe(detuned_pad(decay=6.0))
+    snare = descriptors.describe(snare_hit(190.0))
+    for found in (fading, snare):
+        assert descriptors.gate_key(agreed, found, tones) == keys.KeyEstimate(None, 0.0)
+        assert descriptors.gate_key(margin, found, tones) == margin  # still keyless
+
+
 def test_a_sound_holds_its_level_if_it_is_as_loud_a_moment_before_or_after_its_loudest():
     fps, step = 100.0, int(round(descriptors.DECAY_SECONDS * 100.0))
     hit = np.concatenate([np.full(10, -80.0), np.linspace(0.0, -60.0, 200)])

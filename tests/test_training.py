@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sampledex.models import cnn, frontend, keys
+from sampledex.models import cnn, descriptors, frontend, keys
 from sampledex.models.training import datagen, render, train
 
 
@@ -225,6 +225,34 @@ def test_the_estimator_reads_its_key_with_the_chroma_but_no_key_from_the_network
     assert estimator(noise).index is None
 
 
+def test_the_chroma_corroborates_a_key_only_as_its_own_clear_best():
+    r = np.full(24, 0.1)
+    r[keys.parse_key("A minor")], r[keys.parse_key("C major")] = 0.62, 0.55
+    assert cnn.corroborates(keys.parse_key("A minor"), r)
+    assert not cnn.corroborates(keys.parse_key("C major"), r)  # strong, but not the chroma's own best
+    r[keys.parse_key("A minor")], r[keys.parse_key("C major")] = 0.45, 0.40
+    assert not cnn.corroborates(keys.parse_key("A minor"), r)  # its best, but weak: noise correlates about 0.4
+
+
+def test_the_estimator_says_when_the_chroma_names_its_key_too():
+    """A tonal loop's key is corroborated (the chroma's best key is the network's), and it is the estimate itself;
+    noise's is not; the network alone (no chroma) corroborates nothing."""
+    from sampledex.models.training import synth
+
+    estimator, alone = cnn.CNNKeyEstimator(), cnn.CNNKeyEstimator(chroma_weight=0.0)
+    rng = np.random.default_rng(12)
+    sr = frontend.SAMPLE_RATE
+    loop = synth.tonal_loop(keys.parse_key("E minor"), bpm=96, bars=2, sr=sr, rng=rng)
+    tonal = frontend.logfreq_spectrogram(loop.astype(np.float32))
+    found = estimator(tonal)
+    r = estimator.chroma_correlations(tonal)
+    assert found.index is not None and cnn.corroborates(found.index, r)
+    assert found.corroborated == keys.KeyEstimate(found.index, found.confidence)
+    assert alone(tonal).corroborated is None
+    noise = frontend.logfreq_spectrogram(0.1 * rng.standard_normal(4 * sr).astype(np.float32))
+    assert estimator(noise).index is None and estimator(noise).corroborated is None
+
+
 @pytest.mark.parametrize("shape", [(3, 8, 6), (3, 7, 5), (2, 1, 1), (2, 1, 4)])
 def test_max_pool_matches_torch_with_odd_sizes(shape):
     import torch
@@ -368,12 +396,12 @@ def test_evaluate_scores_the_weights_it_is_given(random_weights, tmp_path):
     spec = str(tmp_path / "labels.csv")
     shipped, other = evaluate.evaluate(spec, "cnn"), evaluate.evaluate(spec, "cnn", weights=str(random_weights[1]))
     assert analyze.key_estimator("cnn", str(random_weights[1])).version == cnn.weights_version(random_weights[1])
-    direct = [
-        cnn.CNNKeyEstimator(random_weights[1])(
-            frontend.logfreq_spectrogram(analyze.decode.to_analysis_mono(analyze.decode.load(p)))
-        )
-        for p, *_ in other.results
-    ]
+    direct = []
+    for p, *_ in other.results:  # the network of those weights, then the rules for sounds without notes
+        mono = analyze.decode.to_analysis_mono(analyze.decode.load(p))
+        S = frontend.logfreq_spectrogram(mono)
+        estimate = cnn.CNNKeyEstimator(random_weights[1])(S)
+        direct.append(descriptors.gate_key(estimate, descriptors.describe(mono), frontend.peak_share(S)))
     assert [(e.index, round(e.confidence, 6)) for e in direct] == [(i, round(c, 6)) for _, _, i, c in other.results]
     assert [r[1:] for r in shipped.results] != [r[1:] for r in other.results]
 

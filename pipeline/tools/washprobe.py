@@ -48,6 +48,11 @@ def wash(make: str, n: int, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f"make={make!r} is not one of {WASHES}")
 
 
+def laid_over(y: np.ndarray, noise: np.ndarray, level: float) -> np.ndarray:
+    """``y`` over ``noise`` at ``level`` × its RMS, normalised (mono at :data:`SR`)."""
+    return synth.normalise(y / _rms(y) + level * noise / _rms(noise))
+
+
 def key_of(y: np.ndarray, method: str, weights: str | None = None) -> int | None:
     """The key ``index`` would store for mono ``y`` at :data:`SR` (None: no key), by ``method``."""
     audio = decode.Audio(np.asarray(y, dtype=np.float32)[:, None], SR, "wav", "FLOAT")
@@ -71,7 +76,7 @@ def probe(
         for make in WASHES:
             noise = wash(make, y.size, rng)
             for level in LEVELS:
-                got = key_of(synth.normalise(y / _rms(y) + level * noise / _rms(noise)), method, weights)
+                got = key_of(laid_over(y, noise, level), method, weights)
                 score = 0.0 if got is None else weighted_score(key, got)
                 scores.setdefault((make, f"{level:g}×"), []).append((score, got is None))
             alone = key_of(synth.normalise(noise), method, weights)
