@@ -384,11 +384,14 @@ class CNNKeyEstimator:
 
     def __call__(self, S: np.ndarray) -> KeyEstimate:
         p = self.probabilities(S)
+        no_key = keyless(p, self.no_key_ratio)
+        # no key likelier than any key (most drums and noise) is the network's call alone: no chroma to compute
+        if no_key and not (self.chroma_weight and p[NO_KEY] < p[:NO_KEY].max()):
+            return KeyEstimate(None, float(p[NO_KEY]))
         r = self.chroma_correlations(S) if self.chroma_weight else None
         q = p if r is None else with_chroma_evidence(p, r, self.chroma_weight)
         best = int(np.argmax(q[:NO_KEY]))
         second = KeyEstimate(best, float(q[best])) if r is not None and corroborates(best, r) else None
-        if keyless(p, self.no_key_ratio):
-            margin_only = p[NO_KEY] < p[:NO_KEY].max()
-            return KeyEstimate(None, float(p[NO_KEY]), corroborated=second if margin_only else None)
+        if no_key:
+            return KeyEstimate(None, float(p[NO_KEY]), corroborated=second)
         return KeyEstimate(best, float(q[best]), first_confidence=float(p[:NO_KEY].max()), corroborated=second)
