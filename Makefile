@@ -4,11 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 N      ?= 500
-# Debian packages: FluidSynth and General MIDI soundfonts, for rendering training and test material;
-# Chromium and its WebDriver, for the web page's browser tests and its screenshot
-DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small chromium chromium-driver
+# Debian packages: FluidSynth and General MIDI soundfonts, for rendering training and test material; LMMS, whose
+# synth presets play training and validation material (`make presets`); Chromium and its WebDriver, for the web
+# page's browser tests and its screenshot
+DEBS   := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small lmms chromium \
+          chromium-driver
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-against bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries train train-tempo train-kind evaluate probe-wash probe-chords clean
+.PHONY: setup system-deps demo test test-fast lint typecheck bench bench-against bench-scale bench-startup bench-catalog bench-descriptors bench-similar bench-serve docs libraries presets train train-tempo train-kind evaluate probe-wash probe-chords clean
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -95,6 +97,13 @@ VALIDATION_LIBRARIES = $(foreach d,$(wildcard data/libraries/validation/*),--lib
 
 libraries: setup
 	$(BIN)/python -m sampledex.pipeline.tools.libraries
+
+# The generator's music played on LMMS's synth presets (development-time data, about 25 minutes on two cores):
+# three quarters of the presets for training (`sampledex train data/presets/train/labels.csv`; the model card's
+# "v11, tried"), the rest for `make evaluate`'s presets set
+presets: setup
+	$(BIN)/python -m sampledex.models.training.presets data/presets/train --split train --count 2400 --seed 1
+	$(BIN)/python -m sampledex.models.training.presets data/presets/validation --split validation --count 600 --seed 7
 
 # Five stages, each resuming where a stopped run left off, as the shipped weights were made: the synthetic set
 # from random weights (v5), then those weights fine-tuned on it together with the set played on the recorded

@@ -7,7 +7,8 @@ prints the Markdown table the model card carries. With the validation
 libraries, also every recorded drum hit in them, as they are (``recorded-hits``:
 a listing, nothing rendered; each should have no key); with ``make libraries``'
 real recordings of music (``data/libraries/recordings/<name>/labels.csv``), those
-clips too.
+clips too; with ``make presets``' validation set (``data/presets/validation``: the generator's music on synth
+presets that training never plays, :mod:`sampledex.models.training.presets`), that set, by family.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def libraries_note(folder: Path, libraries: Sequence[str]) -> str | None:
 
 #: the keyless set of the validation libraries' own drum hits
 HITS_SET = "recorded-hits"
+#: the generator's music played on held-out synth presets (``make presets``); its files are named by family
+PRESETS_SET = "presets"
 
 
 def write_hits_set(folder: Path, libraries: Sequence[str]) -> str | None:
@@ -150,6 +153,11 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="real recordings of music cut into clips by `make libraries`: each folder's labels.csv is a set",
     )
+    parser.add_argument(
+        "--presets",
+        default="data/presets/validation/labels.csv",
+        help="music played on held-out LMMS presets, rendered by `make presets` (skipped if absent)",
+    )
     parser.add_argument("--json", default="data/eval/report.json")
     parser.add_argument("--weights", help="the CNN's weights to evaluate (default: the shipped models/keycnn.npz)")
     parser.add_argument(
@@ -174,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
         sets[HITS_SET] = hits
     for labels in sorted(args.recordings.glob("*/labels.csv")):
         sets[f"recordings {labels.parent.name}"] = str(labels)
+    if Path(args.presets).exists():
+        sets[PRESETS_SET] = args.presets
     if Path(args.realkeys).exists():
         sets["realkeys"] = args.realkeys
     results = {
@@ -187,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(row(name, r["cnn"], r["classic"]))
-    for name in ("pack", "real-keyless", HITS_SET):
+    for name in ("pack", PRESETS_SET, "real-keyless", HITS_SET):
         if name in results:
             print(f"\n{name}, by family (MIREX / relative-key errors / NULL):")
             print("| family | files | CNN | KS |")
